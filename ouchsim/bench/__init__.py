@@ -1,0 +1,1 @@
+"""Benchmarks runnable from the README."""

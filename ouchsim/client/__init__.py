@@ -1,0 +1,1 @@
+"""ouch-client."""

@@ -1,0 +1,270 @@
+"""SoupBinTCP 4.0 server: login, heartbeats, replay, unsequenced in, sequenced out.
+
+The session layer knows nothing of OUCH. It hands each Unsequenced Data payload of a
+logged-in account to a `SessionApplication` and sends what the application
+publishes to `AccountStreams`. Every rule is in spec/soupbintcp.md; the choices it
+leaves open are written on the methods that make them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from twisted.internet import protocol
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+from twisted.protocols.basic import Int16StringReceiver
+
+from ouchsim.soupbintcp import packets
+from ouchsim.soupbintcp.streams import AccountStreams
+from ouchsim.soupbintcp.timers import IdleTimer
+
+Authenticator = Callable[[str, str], "str | None"]
+
+
+class SessionError(Exception):
+    """Raised by an application for a payload that breaks the protocol: Debug + close."""
+
+
+class SessionApplication(Protocol):
+    """What the session layer needs from the layer above it."""
+
+    #: Longest Unsequenced Data payload the application accepts; longer is a protocol error.
+    max_message_length: int
+
+    def message_received(self, session: SoupServerProtocol, payload: bytes) -> None:
+        """One Unsequenced Data payload of a logged-in account (may raise SessionError)."""
+
+    def connection_lost(self, account: str, remaining_connections: int) -> None:
+        """A logged-in connection ended; `remaining_connections` of the account are left."""
+
+
+class SoupServerProtocol(Int16StringReceiver):
+    """One client connection. Per-connection state only; shared state is on the factory."""
+
+    MAX_LENGTH = packets.DEBUG_MAX_LENGTH
+    factory: SoupServerFactory
+    log = Logger()
+
+    def __init__(self) -> None:
+        self.account: str | None = None
+        self.peer = "?"
+        self._closing = False
+        self._handlers = {
+            0x4C: self.packet_L,
+            0x55: self.packet_U,
+            0x52: self.packet_R,
+            0x4F: self.packet_O,
+            0x2B: self.packet_debug,
+        }
+
+    # -- connection lifecycle -------------------------------------------------------------
+    def connectionMade(self) -> None:
+        factory = self.factory
+        peer = self.transport.getPeer()
+        self.peer = f"{getattr(peer, 'host', '?')}:{getattr(peer, 'port', '?')}"
+        self._heartbeat = IdleTimer(factory.clock, factory.heartbeat_interval, self._send_heartbeat)
+        self._peer_timer = IdleTimer(factory.clock, factory.peer_timeout, self._peer_dead)
+        self._login_timer = IdleTimer(factory.clock, factory.login_timeout, self._login_timed_out)
+        self._login_timer.start()
+        self._unsequenced_limit = factory.application.max_message_length + 1
+
+    def connectionLost(self, reason: object = None) -> None:
+        self._login_timer.stop()
+        self._heartbeat.stop()
+        self._peer_timer.stop()
+        account, self.account = self.account, None
+        if account is not None:
+            remaining = self.factory.streams.detach(account, self)
+            self.log.info("{account} disconnected from {peer}", account=account, peer=self.peer)
+            self.factory.application.connection_lost(account, remaining)
+
+    def dataReceived(self, data: bytes) -> None:
+        if self.account is not None:
+            self._peer_timer.touch()
+        super().dataReceived(data)
+
+    def lengthLimitExceeded(self, length: int) -> None:
+        self.protocol_error(f"packet of {length} bytes is longer than any packet allowed")
+
+    # -- packets in -----------------------------------------------------------------------
+    def stringReceived(self, packet: bytes) -> None:
+        if self._closing:
+            return
+        if not packet:
+            self.protocol_error("empty packet (length 0)")
+            return
+        handler = self._handlers.get(packet[0])
+        if handler is None:
+            self.protocol_error(f"unknown packet type {packet[:1]!r}")
+            return
+        handler(packet)
+
+    def packet_L(self, packet: bytes) -> None:
+        """Login Request. Bad credentials or a busy account: Login Rejected, then close."""
+        if self.account is not None:
+            self.protocol_error("login request after a successful login")
+            return
+        try:
+            request = packets.LoginRequest.decode(packet[1:])
+        except packets.PacketError as error:
+            self.protocol_error(str(error))
+            return
+        self._login_timer.stop()
+        factory = self.factory
+        account = factory.authenticate(request.username, request.password)
+        if account is None:
+            self.log.warn("login rejected (not authorized) for {user!r} from {peer}", user=request.username, peer=self.peer)
+            self._reject(packets.REJECT_NOT_AUTHORIZED)
+            return
+        if request.session and request.session != factory.streams.session_id:
+            self.log.warn(
+                "login rejected for {account}: session {asked!r} is not the current {current!r}",
+                account=account, asked=request.session, current=factory.streams.session_id,
+            )
+            self._reject(packets.REJECT_SESSION_NOT_AVAILABLE)
+            return
+        limit = factory.max_connections_per_account
+        if limit and factory.streams.connection_count(account) >= limit:
+            self.log.warn(
+                "login rejected for {account} from {peer}: already connected ({limit} allowed)",
+                account=account, peer=self.peer, limit=limit,
+            )
+            self.send_debug(f"account {account} already connected")
+            self._reject(packets.REJECT_NOT_AUTHORIZED)
+            return
+        self._accept(account, request.sequence)
+
+    def _accept(self, account: str, requested: int) -> None:
+        """Login Accepted, replay, then live messages.
+
+        A requested sequence number of 0 means new messages only; a number beyond the
+        end is answered with the next number the server will send (last + 1).
+        """
+        streams = self.factory.streams
+        next_sequence = streams.last_sequence(account) + 1
+        first = next_sequence if requested == 0 else min(requested, next_sequence)
+        self.account = account
+        self.transport.write(
+            packets.frame(packets.LOGIN_ACCEPTED, packets.login_accepted_payload(streams.session_id, first))
+        )
+        replay = streams.messages(account, first)
+        if replay:
+            frame = packets.sequenced_frame
+            self.transport.writeSequence([frame(payload) for payload in replay])
+        streams.attach(account, self)
+        self._heartbeat.start()
+        self._peer_timer.start()
+        self.log.info(
+            "{account} logged in from {peer}, session {session}, from sequence {first} ({count} replayed)",
+            account=account, peer=self.peer, session=streams.session_id, first=first, count=len(replay),
+        )
+
+    def _reject(self, reason: bytes) -> None:
+        self.transport.write(packets.frame(packets.LOGIN_REJECTED, reason))
+        self._close()
+
+    def packet_U(self, packet: bytes) -> None:
+        """Unsequenced Data: one message for the application."""
+        if self.account is None:
+            self.protocol_error("unsequenced data before login")
+            return
+        if len(packet) > self._unsequenced_limit:
+            self.protocol_error(f"unsequenced data of {len(packet)} bytes is longer than any message")
+            return
+        try:
+            self.factory.application.message_received(self, packet[1:])
+        except SessionError as error:
+            self.protocol_error(str(error))
+
+    def packet_R(self, packet: bytes) -> None:
+        """Client Heartbeat: only proves the peer is alive (dataReceived noted it)."""
+        if self.account is None:
+            self.protocol_error("client heartbeat before login")
+        elif len(packet) != 1:
+            self.protocol_error(f"client heartbeat of {len(packet)} bytes")
+
+    def packet_O(self, packet: bytes) -> None:
+        """Logout Request: close at once."""
+        if self.account is None:
+            self.protocol_error("logout request before login")
+            return
+        self.log.info("{account} logged out", account=self.account)
+        self._close()
+
+    def packet_debug(self, packet: bytes) -> None:
+        """Debug packets from the client are ignored, before login too."""
+
+    # -- packets out ----------------------------------------------------------------------
+    def send_sequenced(self, payload: bytes) -> None:
+        """Send one Sequenced Data packet (AccountStreams calls this for live messages)."""
+        self.transport.write(packets.sequenced_frame(payload))
+        self._heartbeat.touch()
+
+    def send_debug(self, text: str) -> None:
+        self.transport.write(packets.debug_frame(text))
+        self._heartbeat.touch()
+
+    def end_session(self) -> None:
+        """End of Session: the trading day is over; close."""
+        self.transport.write(packets.END_OF_SESSION_FRAME)
+        self.factory.streams.detach(self.account or "", self)
+        self.account = None
+        self._close()
+
+    def _send_heartbeat(self) -> None:
+        self.transport.write(packets.HEARTBEAT_FRAME)
+
+    # -- errors and closing ---------------------------------------------------------------
+    def protocol_error(self, problem: str) -> None:
+        """Debug packet naming the problem, one log line, close."""
+        self.log.warn(
+            "protocol error from {peer} ({account}): {problem}; closing",
+            peer=self.peer, account=self.account or "not logged in", problem=problem,
+        )
+        self.transport.write(packets.debug_frame(problem))
+        self._close()
+
+    def _peer_dead(self) -> None:
+        self.log.warn("{account} at {peer} sent nothing for {seconds} s; closing",
+                      account=self.account, peer=self.peer, seconds=self.factory.peer_timeout)
+        self._close()
+
+    def _login_timed_out(self) -> None:
+        self.log.warn("no login from {peer} within {seconds} s; closing",
+                      peer=self.peer, seconds=self.factory.login_timeout)
+        self._close()
+
+    def _close(self) -> None:
+        self._closing = True
+        self._heartbeat.stop()
+        self._peer_timer.stop()
+        self._login_timer.stop()
+        self.transport.loseConnection()
+
+
+class SoupServerFactory(protocol.ServerFactory):
+    """Shared state of the listener: credentials, streams, the application, timers."""
+
+    protocol = SoupServerProtocol
+
+    def __init__(
+        self,
+        authenticate: Authenticator,
+        application: SessionApplication,
+        streams: AccountStreams,
+        clock: IReactorTime,
+        heartbeat_interval: float = 1.0,
+        peer_timeout: float = 15.0,
+        login_timeout: float = 30.0,
+        max_connections_per_account: int = 1,
+    ) -> None:
+        self.authenticate = authenticate
+        self.application = application
+        self.streams = streams
+        self.clock = clock
+        self.heartbeat_interval = heartbeat_interval
+        self.peer_timeout = peer_timeout
+        self.login_timeout = login_timeout
+        self.max_connections_per_account = max_connections_per_account

@@ -1,0 +1,74 @@
+"""Start a real `twistd ouch` process on an ephemeral port for integration tests.
+
+The server listens on port 0; the port it got is read from its log line
+"SoupServerFactory starting on N". Stopping sends SIGTERM (or SIGKILL on request)
+and waits, so tests leave no process behind.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+_PORT_LINE = re.compile(rb"SoupServerFactory starting on (\d+)")
+
+
+class ServerProcess:
+    """A `twistd -n ouch` child process; use as a context manager or call stop()."""
+
+    def __init__(self, *options: str, journal: str | None = None, timeout: float = 20.0) -> None:
+        self.workdir = tempfile.mkdtemp(prefix="ouchsim-server-")
+        self.log_path = Path(self.workdir) / "twistd.log"
+        journal = journal or str(Path(self.workdir) / "journal")
+        env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        command = [
+            sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
+            "-n", "--pidfile=", "--logfile", str(self.log_path),
+            "ouch", "--port", "0", "--web-port", "0", "--quiet", "--journal", journal,
+            "--config", str(REPO / "config.ini"), *options,
+        ]
+        self.process = subprocess.Popen(command, cwd=self.workdir, env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT)
+        self.port = self._wait_for_port(timeout)
+
+    def _wait_for_port(self, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.log_path.exists():
+                match = _PORT_LINE.search(self.log_path.read_bytes())
+                if match:
+                    return int(match.group(1))
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        output = self.process.stdout.read() if self.process.poll() is not None and self.process.stdout else b""
+        self.stop()
+        raise RuntimeError(f"twistd ouch did not start: {output.decode(errors='replace')}\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, sig: int = signal.SIGTERM) -> int | None:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stdout:
+            self.process.stdout.close()
+        return self.process.returncode
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,195 @@
+"""Matching engine benchmark: ``python -m ouchsim.bench.engine [--ops N] [--seed S]``.
+
+A seeded random workload on one orderbook, about 60% new limit orders (a fifth of them cross the
+spread, half of those immediate), 30% cancels of random live orders and 10% replaces of random
+live orders, with prices around a mid. The workload is generated first, against an untimed engine
+so that every cancel and replace names an order that is live at that point; the timed pass then
+runs the same commands through a fresh ``MatchingEngine.process``, producing every event for both
+sides. A third pass, with tracemalloc on, rebuilds the same book to measure its memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import resource
+import sys
+import time
+import tracemalloc
+from dataclasses import dataclass
+
+from ouchsim.engine import Cancel, Command, Enter, MatchingEngine, Open, Replace
+
+BOOK = "7203"
+ACCOUNTS = tuple(f"ACCT{i:02d}" for i in range(20))
+MID = 10_000
+#: passive orders rest within this many ticks of the mid, on their own side
+SPREAD = 50
+
+
+def make_engine() -> MatchingEngine:
+    engine = MatchingEngine([BOOK])
+    engine.process(Open())
+    return engine
+
+
+class _LiveOrders:
+    """The order numbers the workload believes live, with O(1) random pick and removal."""
+
+    def __init__(self, engine: MatchingEngine, rng: random.Random) -> None:
+        self._engine = engine
+        self._rng = rng
+        self._numbers: list[int] = []
+
+    def add(self, number: int) -> None:
+        if self._engine.order(number) is not None:
+            self._numbers.append(number)
+
+    def take(self) -> int | None:
+        """Remove and return a random order number that is still live (not filled since)."""
+        numbers = self._numbers
+        while numbers:
+            i = self._rng.randrange(len(numbers))
+            numbers[i], numbers[-1] = numbers[-1], numbers[i]
+            number = numbers.pop()
+            if self._engine.order(number) is not None:
+                return number
+        return None
+
+
+def generate(ops: int, seed: int, engine: MatchingEngine) -> list[Command]:
+    """The workload, each command applied to ``engine`` as it is made (to know what is live)."""
+    rng = random.Random(seed)
+    live = _LiveOrders(engine, rng)
+    commands: list[Command] = []
+    for _ in range(ops):
+        roll = rng.random()
+        account = rng.choice(ACCOUNTS)
+        command: Command
+        if roll < 0.6 or (number := live.take()) is None:
+            side = "B" if rng.random() < 0.5 else "S"
+            depth = engine.depth(BOOK, 1)
+            opposite = depth.asks if side == "B" else depth.bids
+            if rng.random() < 0.2 and opposite:
+                best = opposite[0][0]
+                price = best + rng.randint(0, 2) if side == "B" else best - rng.randint(0, 2)
+                quantity = rng.randint(1, 5) * 100
+                immediate = rng.random() < 0.5
+            else:
+                offset = rng.randint(1, SPREAD)
+                price = MID - offset if side == "B" else MID + offset
+                quantity = rng.randint(1, 10) * 100
+                immediate = False
+            command = Enter(account, BOOK, side, price, quantity, immediate)
+        elif roll < 0.9:
+            order = engine.order(number)
+            assert order is not None
+            command = Cancel(order.account, number)
+        else:
+            order = engine.order(number)
+            assert order is not None
+            offset = rng.randint(1, SPREAD)
+            price = MID - offset if order.side == "B" else MID + offset
+            total = order.executed_quantity + rng.randint(1, 10) * 100
+            command = Replace(order.account, number, price, total)
+        commands.append(command)
+        events = engine.process(command)
+        if events and isinstance(command, Enter | Replace):
+            live.add(engine.last_order_number)
+    return commands
+
+
+@dataclass
+class Result:
+    ops: int
+    events: int
+    seconds: float
+    resting: int
+    levels: int
+    bytes_per_order: float
+    engine_bytes: int
+    peak_rss_kib: int
+
+
+def timed(commands: list[Command]) -> tuple[int, float, MatchingEngine]:
+    engine = make_engine()
+    process = engine.process
+    events = 0
+    start = time.perf_counter()
+    for command in commands:
+        events += len(process(command))
+    return events, time.perf_counter() - start, engine
+
+
+def measure_memory(ops: int, seed: int) -> tuple[int, int]:
+    """Rebuild the book with tracemalloc on; return (bytes held by the engine, resting orders).
+
+    The workload is made inside the trace so that the ints the book keeps are counted, then
+    everything but the engine is dropped before reading the traced total.
+    """
+    gc.collect()
+    tracemalloc.start()
+    engine = make_engine()
+    commands = generate(ops, seed, engine)
+    del commands
+    gc.collect()
+    engine_bytes = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    return engine_bytes, engine.live_orders()
+
+
+def run(ops: int, seed: int, memory: bool = True) -> Result:
+    commands = generate(ops, seed, make_engine())
+    gc.collect()
+    events, seconds, engine = timed(commands)
+    resting = engine.live_orders()
+    depth = engine.depth(BOOK, 1 << 30)
+    levels = len(depth.bids) + len(depth.asks)
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    del commands, engine, depth
+    engine_bytes, traced_resting = measure_memory(ops, seed) if memory else (0, 0)
+    assert not memory or traced_resting == resting
+    return Result(
+        ops=ops,
+        events=events,
+        seconds=seconds,
+        resting=resting,
+        levels=levels,
+        bytes_per_order=engine_bytes / resting if resting else 0.0,
+        engine_bytes=engine_bytes,
+        peak_rss_kib=peak_rss,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ouchsim.bench.engine", description=__doc__)
+    parser.add_argument("--ops", type=int, default=1_000_000, help="operations (default 1000000)")
+    parser.add_argument("--seed", type=int, default=1, help="workload seed (default 1)")
+    parser.add_argument(
+        "--no-memory", action="store_true", help="skip the (slower) memory pass"
+    )
+    args = parser.parse_args(argv)
+    r = run(args.ops, args.seed, memory=not args.no_memory)
+    out = sys.stdout
+    print(f"python            {sys.version.split()[0]}", file=out)
+    print(f"operations        {r.ops:,} (seed {args.seed})", file=out)
+    print(f"events            {r.events:,}", file=out)
+    print(f"time              {r.seconds:.3f} s", file=out)
+    print(f"operations/s      {r.ops / r.seconds:,.0f}", file=out)
+    print(f"events/s          {r.events / r.seconds:,.0f}", file=out)
+    print(f"resting orders    {r.resting:,} on {r.levels} price levels", file=out)
+    print(f"peak RSS          {r.peak_rss_kib / 1024:.1f} MiB (whole process, workload included)")
+    if not args.no_memory:
+        print(f"engine memory     {r.engine_bytes / 1024 / 1024:.1f} MiB (tracemalloc)", file=out)
+        print(f"bytes/resting     {r.bytes_per_order:.0f}", file=out)
+    print(
+        f"summary: {r.ops / r.seconds:,.0f} ops/s, {r.events / r.seconds:,.0f} events/s, "
+        f"{r.bytes_per_order:.0f} B/order, {r.resting:,} resting",
+        file=out,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

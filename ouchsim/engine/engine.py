@@ -1,0 +1,482 @@
+"""The matching engine facade: books by id, market state, limits, numbering, subscribers.
+
+``MatchingEngine.process(command)`` applies one command and returns its events, synchronously
+(gateway hot path, benchmark, journal replay). ``submit(command)`` does the same and returns a
+Deferred that fires with those events once a recorder (the journal) holds the command.
+Subscribers get every non-empty event list, in command order, and never before it is recorded.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Collection, Iterable, Mapping
+from itertools import count
+from typing import NamedTuple, Protocol
+
+from twisted.internet import defer
+from twisted.python.failure import Failure
+
+from ouchsim.engine.book import Order, OrderBook, Trade
+from ouchsim.engine.commands import (
+    Cancel,
+    CancelAll,
+    Close,
+    Command,
+    Enter,
+    Halt,
+    Modify,
+    Open,
+    Replace,
+    Resume,
+    Roll,
+)
+from ouchsim.engine.events import (
+    END_OF_DAY,
+    START_OF_DAY,
+    BookState,
+    CancelReason,
+    DayRolled,
+    Event,
+    MarketState,
+    Rejected,
+    RejectReason,
+    SystemEvent,
+)
+from ouchsim.engine.limits import Clock, Throttle
+
+#: No bound: larger than any price, quantity or value a dialect can carry.
+UNBOUNDED = 1 << 96
+
+Listener = Callable[[list[Event]], object]
+
+
+class Recorder(Protocol):
+    """What ``submit`` needs of a journal: record a command, maybe asynchronously."""
+
+    def record(self, command: Command) -> defer.Deferred[object] | None: ...
+
+
+class UnknownBook(KeyError):
+    """An operator command or query named an orderbook id that is not configured."""
+
+
+class OrderView(NamedTuple):
+    """A live order as seen by queries."""
+
+    order_number: int
+    account: str
+    book: str
+    side: str
+    price: int
+    open_quantity: int
+    executed_quantity: int
+
+
+class Depth(NamedTuple):
+    """Price levels from the best: each (price, total open quantity, order count)."""
+
+    bids: list[tuple[int, int, int]]
+    asks: list[tuple[int, int, int]]
+
+
+def _view(order: Order) -> OrderView:
+    return OrderView(
+        order.number,
+        order.account,
+        order.book.id,
+        order.side,
+        order.price,
+        order.open,
+        order.executed,
+    )
+
+
+class MatchingEngine:
+    """All orderbooks of one market and the rules around them (engine-rules.md).
+
+    ``books``: the configured orderbook ids. ``clock``: anything with ``seconds()`` (the reactor);
+    only throttle windows read it, and it is required when a throttle is set.
+    ``post_only_cancels``: NASDAQ style (Accepted then Canceled post-only) instead of JNX (Accepted dead).
+    ``self_trade_prevention``: False (off), True (every account) or a collection of accounts.
+    ``throttle``: Enter/Replace messages per second per account (None: off); ``account_throttles``
+    overrides it per account (None there: off for that account).
+    ``max_order_value``: price × quantity bound in ticks × shares; ``max_quantity``, ``max_price``:
+    the dialect's bounds (None: unbounded). ``recorder``: the journal for ``submit`` (settable later).
+    """
+
+    def __init__(
+        self,
+        books: Iterable[str],
+        *,
+        clock: Clock | None = None,
+        post_only_cancels: bool = False,
+        self_trade_prevention: bool | Collection[str] = False,
+        throttle: int | None = None,
+        account_throttles: Mapping[str, int | None] | None = None,
+        max_order_value: int | None = None,
+        max_quantity: int | None = None,
+        max_price: int | None = None,
+        trades_kept: int = 100,
+        recorder: Recorder | None = None,
+    ) -> None:
+        self._book_ids = tuple(dict.fromkeys(books))
+        self._post_only_cancels = post_only_cancels
+        self._trades_kept = trades_kept
+        if self_trade_prevention is True or self_trade_prevention is False:
+            self._stp_all = self_trade_prevention
+            self._stp_accounts: frozenset[str] = frozenset()
+        else:
+            self._stp_all = False
+            self._stp_accounts = frozenset(self_trade_prevention)
+        self._throttle = Throttle(clock, throttle, account_throttles or {})
+        self._max_value = UNBOUNDED if max_order_value is None else max_order_value
+        self._max_quantity = UNBOUNDED if max_quantity is None else max_quantity
+        self._max_price = UNBOUNDED if max_price is None else max_price
+        self.recorder = recorder
+        self._listeners: list[Listener] = []
+        self._pending: deque[_Pending] = deque()
+        self._handlers: dict[type, Callable[..., list[Event]]] = {
+            Enter: self._enter,
+            Replace: self._replace,
+            Cancel: self._cancel,
+            Modify: self._modify,
+            CancelAll: self._cancel_all,
+            Open: self._open_market,
+            Close: self._close_market,
+            Halt: self._halt,
+            Resume: self._resume,
+            Roll: self._roll,
+        }
+        self._day = 1
+        self._open = False
+        self._start_day()
+
+    def _start_day(self) -> None:
+        self._index: dict[int, Order] = {}
+        self._last_order_number = 0
+        next_match = count(1).__next__
+        self._books = {
+            book_id: OrderBook(
+                book_id,
+                self._index,
+                next_match,
+                post_only_cancels=self._post_only_cancels,
+                trades_kept=self._trades_kept,
+            )
+            for book_id in self._book_ids
+        }
+        self._halted: set[str] = set()
+        self._throttle.reset()
+
+    # -- entry points ------------------------------------------------------------------------
+
+    def process(self, command: Command) -> list[Event]:
+        """Apply ``command`` now and return its events (empty when it is ignored).
+
+        Subscribers get the list too, after any earlier submitted lists still being recorded.
+        """
+        events = self._handlers[type(command)](command)
+        if events and self._listeners:
+            if self._pending:
+                self._pending.append(_Pending(events, None, True))
+            else:
+                self._publish(events)
+        return events
+
+    def submit(self, command: Command) -> defer.Deferred[list[Event]]:
+        """Apply ``command`` now; fire with its events once ``recorder`` holds the command.
+
+        Without a recorder the Deferred has already fired. If recording fails, the Deferred fails
+        and subscribers never see those events (the engine has applied them: stop the service).
+        """
+        events = self._handlers[type(command)](command)
+        recorded = self.recorder.record(command) if self.recorder is not None else None
+        if recorded is None and not self._pending:
+            if events and self._listeners:
+                self._publish(events)
+            return defer.succeed(events)
+        pending = _Pending(events, defer.Deferred(), recorded is None)
+        self._pending.append(pending)
+        if recorded is not None:
+            recorded.addCallbacks(
+                self._recorded,
+                self._record_failed,
+                callbackArgs=(pending,),
+                errbackArgs=(pending,),
+            )
+        self._flush()
+        assert pending.deferred is not None
+        return pending.deferred
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener(events)`` with every non-empty event list, in command order.
+
+        Listeners are called synchronously and must not raise.
+        """
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        self._listeners.remove(listener)
+
+    def _publish(self, events: list[Event]) -> None:
+        for listener in self._listeners:
+            listener(events)
+
+    def _recorded(self, _: object, pending: _Pending) -> None:
+        pending.done = True
+        self._flush()
+
+    def _record_failed(self, failure: Failure, pending: _Pending) -> None:
+        pending.done = True
+        pending.failure = failure
+        self._flush()
+
+    def _flush(self) -> None:
+        pending = self._pending
+        while pending and pending[0].done:
+            entry = pending.popleft()
+            if entry.failure is not None:
+                if entry.deferred is not None:
+                    entry.deferred.errback(entry.failure)
+                continue
+            if entry.events and self._listeners:
+                self._publish(entry.events)
+            if entry.deferred is not None:
+                entry.deferred.callback(entry.events)
+
+    # -- order commands ------------------------------------------------------------------------
+
+    def _enter(self, command: Enter) -> list[Event]:
+        account = command.account
+        book = self._books.get(command.book)
+        if book is None:
+            return [Rejected(account, RejectReason.UNKNOWN_BOOK)]
+        if not self._open:
+            return [Rejected(account, RejectReason.CLOSED)]
+        if self._halted and command.book in self._halted:
+            return [Rejected(account, RejectReason.HALTED)]
+        quantity = command.quantity
+        if not 0 < quantity <= self._max_quantity:
+            return [Rejected(account, RejectReason.INVALID_QUANTITY)]
+        price = command.price
+        if not 0 < price <= self._max_price:
+            return [Rejected(account, RejectReason.INVALID_PRICE)]
+        minimum = command.minimum_quantity
+        if minimum and (
+            minimum < 0
+            or minimum > quantity
+            or not (command.immediate or command.min_qty_rests)
+        ):
+            return [Rejected(account, RejectReason.INVALID_MINIMUM)]
+        if self._throttle.active and self._throttle.exceeded(account):
+            return [Rejected(account, RejectReason.THROTTLED)]
+        if price * quantity > self._max_value:
+            return [Rejected(account, RejectReason.VALUE_LIMIT)]
+        self._last_order_number = number = self._last_order_number + 1
+        events: list[Event] = []
+        book.enter(
+            events, number, account, command.side, price, quantity, command.immediate,
+            minimum, command.post_only, self._stp_all or account in self._stp_accounts,
+        )  # fmt: skip
+        return events
+
+    def _live_order(self, account: str, order_number: int) -> Order | None:
+        order = self._index.get(order_number)
+        if order is None or order.account != account:
+            return None
+        return order
+
+    def _replace(self, command: Replace) -> list[Event]:
+        account = command.account
+        order = self._live_order(account, command.order_number)
+        if order is None:
+            return []
+        book = order.book
+        if not self._open or book.id in self._halted:
+            return []
+        total = command.quantity_total
+        price = command.price
+        minimum = command.minimum_quantity
+        events: list[Event] = []
+        if not 0 < total <= self._max_quantity:
+            reason = CancelReason.INVALID_QUANTITY
+        elif not 0 < price <= self._max_price:
+            reason = CancelReason.INVALID_PRICE
+        elif minimum and (
+            minimum < 0 or minimum > total or not (command.immediate or command.min_qty_rests)
+        ):
+            reason = CancelReason.INVALID_MINIMUM
+        elif self._throttle.active and self._throttle.exceeded(account):
+            reason = CancelReason.THROTTLED
+        elif price * (total - order.executed) > self._max_value:
+            reason = CancelReason.VALUE_LIMIT
+        elif total < order.executed:
+            reason = CancelReason.USER
+        else:
+            self._last_order_number = number = self._last_order_number + 1
+            book.replace(
+                events, order, number, price, total, command.immediate, minimum,
+                command.post_only, self._stp_all or account in self._stp_accounts,
+            )  # fmt: skip
+            return events
+        book.cancel(events, order, 0, reason)
+        return events
+
+    def _cancel(self, command: Cancel) -> list[Event]:
+        order = self._live_order(command.account, command.order_number)
+        events: list[Event] = []
+        if order is not None and command.intended_open >= 0:
+            order.book.cancel(events, order, command.intended_open)
+        return events
+
+    def _modify(self, command: Modify) -> list[Event]:
+        order = self._live_order(command.account, command.order_number)
+        if order is None:
+            return []
+        total = command.quantity_total
+        events: list[Event] = []
+        book = order.book
+        open_quantity = total - order.executed
+        if open_quantity > order.open:
+            if not self._open or book.id in self._halted:
+                return []
+            if total > self._max_quantity:
+                book.cancel(events, order, 0, CancelReason.INVALID_QUANTITY)
+                return events
+            if order.price * open_quantity > self._max_value:
+                book.cancel(events, order, 0, CancelReason.VALUE_LIMIT)
+                return events
+        book.modify(events, order, total)
+        return events
+
+    def _cancel_all(self, command: CancelAll) -> list[Event]:
+        account = command.account
+        events: list[Event] = []
+        index = self._index
+        for number in sorted(n for n, order in index.items() if order.account == account):
+            order = index[number]
+            order.book.cancel(events, order, 0, command.reason)
+        return events
+
+    # -- market control ------------------------------------------------------------------------
+
+    def _open_market(self, command: Open) -> list[Event]:
+        if self._open:
+            return []
+        self._open = True
+        return [SystemEvent(START_OF_DAY)]
+
+    def _close_market(self, command: Close | Roll) -> list[Event]:
+        if not self._open:
+            return []
+        self._open = False
+        events: list[Event] = [SystemEvent(END_OF_DAY)]
+        index = self._index
+        for number in sorted(index):
+            order = index[number]
+            order.book.cancel(events, order, 0, CancelReason.END_OF_DAY)
+        return events
+
+    def _book_id(self, book_id: str) -> str:
+        if book_id not in self._books:
+            raise UnknownBook(book_id)
+        return book_id
+
+    def _halt(self, command: Halt) -> list[Event]:
+        book_id = self._book_id(command.book)
+        if book_id in self._halted:
+            return []
+        self._halted.add(book_id)
+        return [BookState(book_id, MarketState.HALTED)]
+
+    def _resume(self, command: Resume) -> list[Event]:
+        book_id = self._book_id(command.book)
+        if book_id not in self._halted:
+            return []
+        self._halted.discard(book_id)
+        return [BookState(book_id, MarketState.OPEN)]
+
+    def _roll(self, command: Roll) -> list[Event]:
+        events = self._close_market(command)
+        self._day += 1
+        self._start_day()
+        events.append(DayRolled(self._day))
+        return events
+
+    # -- queries -------------------------------------------------------------------------------
+
+    @property
+    def books(self) -> tuple[str, ...]:
+        """The configured orderbook ids."""
+        return self._book_ids
+
+    @property
+    def day(self) -> int:
+        """The trading day, counting from 1; ``Roll`` adds one."""
+        return self._day
+
+    @property
+    def last_order_number(self) -> int:
+        """The order number handed out last today (0 before the first)."""
+        return self._last_order_number
+
+    def market_state(self) -> MarketState:
+        return MarketState.OPEN if self._open else MarketState.CLOSED
+
+    def book_state(self, book: str) -> MarketState:
+        """``CLOSED`` while the market is closed, else ``HALTED`` or ``OPEN``."""
+        self._book_id(book)
+        if not self._open:
+            return MarketState.CLOSED
+        return MarketState.HALTED if book in self._halted else MarketState.OPEN
+
+    def entry_check(self, book: str) -> RejectReason | None:
+        """Why an Enter for ``book`` would be rejected by the first checks (book, closed, halted).
+
+        Lets the gateway run its own field checks in the dialect's validation order.
+        """
+        if book not in self._books:
+            return RejectReason.UNKNOWN_BOOK
+        if not self._open:
+            return RejectReason.CLOSED
+        if book in self._halted:
+            return RejectReason.HALTED
+        return None
+
+    def depth(self, book: str, levels: int = 10) -> Depth:
+        """The best ``levels`` price levels of each side (no copy of the book)."""
+        bids, asks = self._books[self._book_id(book)].depth(levels)
+        return Depth(bids, asks)
+
+    def last_trades(self, book: str, n: int = 10) -> list[Trade]:
+        """Up to ``n`` most recent fills of ``book``, newest first."""
+        return self._books[self._book_id(book)].last_trades(n)
+
+    def order(self, order_number: int) -> OrderView | None:
+        """The live order ``order_number``, or None."""
+        order = self._index.get(order_number)
+        return None if order is None else _view(order)
+
+    def open_orders(self, account: str) -> list[OrderView]:
+        """The account's live orders by order number (walks all live orders)."""
+        orders = [order for order in self._index.values() if order.account == account]
+        orders.sort(key=lambda order: order.number)
+        return [_view(order) for order in orders]
+
+    def live_orders(self) -> int:
+        """How many orders rest on all books."""
+        return len(self._index)
+
+
+class _Pending:
+    """An event list waiting for its command to be recorded (or for earlier ones)."""
+
+    __slots__ = ("events", "deferred", "done", "failure")
+
+    def __init__(
+        self, events: list[Event], deferred: defer.Deferred[list[Event]] | None, done: bool
+    ) -> None:
+        self.events = events
+        self.deferred = deferred
+        self.done = done
+        self.failure: Failure | None = None

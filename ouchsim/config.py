@@ -85,6 +85,8 @@ class Settings:
     peer_timeout: float = 15.0
     login_timeout: float = 30.0
     max_connections_per_account: int = 1
+    max_unsent_bytes: int = 16 * 1024 * 1024
+    stuck_timeout: float = 30.0
     throttle_per_second: int = 0
     order_value_limit: int = 0
     self_trade_prevention: bool = True
@@ -225,6 +227,8 @@ def _settings(parser: configparser.ConfigParser) -> Settings:
         peer_timeout=_number(session, "peer_timeout", 15.0, float),
         login_timeout=_number(session, "login_timeout", 30.0, float),
         max_connections_per_account=int(_number(session, "max_connections_per_account", 1, int)),
+        max_unsent_bytes=int(_number(session, "max_unsent_bytes", 16 * 1024 * 1024, int)),
+        stuck_timeout=_number(session, "stuck_timeout", 30.0, float),
         throttle_per_second=int(_number(limits, "throttle_per_second", 0, int)),
         order_value_limit=int(_number(limits, "order_value_limit", 0, int)),
         self_trade_prevention=_bool(limits, "self_trade_prevention", True),

@@ -89,6 +89,8 @@ class Venue(service.Service):
             peer_timeout=settings.peer_timeout,
             login_timeout=settings.login_timeout,
             max_connections_per_account=settings.max_connections_per_account,
+            max_unsent_bytes=settings.max_unsent_bytes,
+            stuck_timeout=settings.stuck_timeout,
         )
         if settings.market_open:
             self.operate(Open())

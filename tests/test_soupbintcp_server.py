@@ -372,3 +372,63 @@ class LogoutTests(ServerTestCase):
         self.assertEqual(self.streams.last_sequence("TRADE1"), 0)
         frames = self.replayed(1)
         self.assertEqual(frames, [b"A2026112701" + b"1".rjust(20)])
+
+
+class FlowControlTests(ServerTestCase):
+    """A peer that stops reading is paused, then dropped; replays go at the reader's pace."""
+
+    def test_replay_in_chunks_waits_for_the_reader(self) -> None:
+        from ouchsim.soupbintcp.server import REPLAY_CHUNK
+
+        for number in range(REPLAY_CHUNK * 2 + 5):
+            self.streams.publish("TRADE1", b"%d" % number)
+        proto, transport = self.connect()
+        proto.pauseProducing()  # the peer's window is full before we start
+        proto.dataReceived(login_frame())
+        self.assertEqual(len(self.take(transport)), 1)  # only Login Accepted
+        proto.resumeProducing()
+        frames = self.take(transport)
+        self.assertEqual(len(frames), REPLAY_CHUNK * 2 + 5)
+        self.assertEqual(frames[0], b"S0")
+        self.assertEqual(frames[-1], b"S%d" % (REPLAY_CHUNK * 2 + 4))
+
+    def test_live_messages_during_replay_are_sent_once_in_order(self) -> None:
+        self.streams.publish("TRADE1", b"old")
+        proto, transport = self.connect()
+        proto.pauseProducing()
+        proto.dataReceived(login_frame())
+        self.streams.publish("TRADE1", b"new")  # while the replay waits
+        proto.resumeProducing()
+        self.assertEqual(self.take(transport)[1:], [b"Sold", b"Snew"])
+        self.streams.publish("TRADE1", b"live")
+        self.assertEqual(self.take(transport), [b"Slive"])
+
+    def test_reader_that_never_reads_is_dropped_after_the_cap(self) -> None:
+        self.factory.max_unsent_bytes = 1000
+        proto, transport = self.login()
+        proto.pauseProducing()
+        for _ in range(9):
+            self.streams.publish("TRADE1", b"x" * 100)
+        self.assertFalse(transport.disconnected)
+        self.streams.publish("TRADE1", b"x" * 100)
+        self.assertTrue(transport.disconnected)  # aborted, not a graceful close
+
+    def test_stuck_reader_dropped_after_timeout(self) -> None:
+        proto, transport = self.login()
+        proto.pauseProducing()
+        for _ in range(29):
+            self.clock.advance(1)
+            proto.dataReceived(packets.CLIENT_HEARTBEAT_FRAME)
+        self.assertFalse(transport.disconnected)
+        self.clock.advance(1)
+        self.assertTrue(transport.disconnected)
+
+    def test_resumed_reader_stays(self) -> None:
+        proto, transport = self.login()
+        proto.pauseProducing()
+        self.clock.advance(10)
+        proto.resumeProducing()
+        for _ in range(40):
+            self.clock.advance(1)
+            proto.dataReceived(packets.CLIENT_HEARTBEAT_FRAME)
+        self.assertFalse(transport.disconnected)

@@ -22,6 +22,9 @@ from ouchsim.soupbintcp.timers import IdleTimer
 
 Authenticator = Callable[[str, str], "str | None"]
 
+#: Sequenced messages written per step of a replay; the next step waits until the peer reads.
+REPLAY_CHUNK = 1000
+
 
 class SessionError(Exception):
     """Raised by an application for a payload that breaks the protocol: Debug + close."""
@@ -51,6 +54,9 @@ class SoupServerProtocol(Int16StringReceiver):
         self.account: str | None = None
         self.peer = "?"
         self._closing = False
+        self._paused = False
+        self._unsent_while_paused = 0
+        self._replay_next = 0  # next sequence number to replay; 0 when live
         self._handlers = {
             0x4C: self.packet_L,
             0x55: self.packet_U,
@@ -68,15 +74,19 @@ class SoupServerProtocol(Int16StringReceiver):
         self._peer_timer = IdleTimer(factory.clock, factory.peer_timeout, self._peer_dead)
         self._login_timer = IdleTimer(factory.clock, factory.login_timeout, self._login_timed_out)
         self._login_timer.start()
+        self._stuck_timer = IdleTimer(factory.clock, factory.stuck_timeout, self._stuck)
+        self.transport.registerProducer(self, True)
         self._unsequenced_limit = factory.application.max_message_length + 1
 
     def connectionLost(self, reason: object = None) -> None:
         self._login_timer.stop()
         self._heartbeat.stop()
         self._peer_timer.stop()
+        self._stuck_timer.stop()
         account, self.account = self.account, None
         if account is not None:
             remaining = self.factory.streams.detach(account, self)
+            self._replay_next = 0
             self.log.info("{account} disconnected from {peer}", account=account, peer=self.peer)
             self.factory.application.connection_lost(account, remaining)
 
@@ -149,17 +159,35 @@ class SoupServerProtocol(Int16StringReceiver):
         self.transport.write(
             packets.frame(packets.LOGIN_ACCEPTED, packets.login_accepted_payload(streams.session_id, first))
         )
-        replay = streams.messages(account, first)
-        if replay:
-            frame = packets.sequenced_frame
-            self.transport.writeSequence([frame(payload) for payload in replay])
-        streams.attach(account, self)
         self._heartbeat.start()
         self._peer_timer.start()
         self.log.info(
-            "{account} logged in from {peer}, session {session}, from sequence {first} ({count} replayed)",
-            account=account, peer=self.peer, session=streams.session_id, first=first, count=len(replay),
+            "{account} logged in from {peer}, session {session}, replaying from sequence {first} of {last}",
+            account=account, peer=self.peer, session=streams.session_id, first=first, last=next_sequence - 1,
         )
+        self._replay_next = first
+        streams.attach(account, self)
+        self._replay()
+
+    def _replay(self) -> None:
+        """Send the stream from `_replay_next` in chunks while the peer keeps reading, then go live.
+
+        Messages published during the replay join the stream and are replayed too
+        (`send_sequenced` leaves them to the replay); once caught up, the connection is
+        live, so nothing is missed or sent twice.
+        """
+        streams = self.factory.streams
+        account = self.account
+        assert account is not None
+        frame = packets.sequenced_frame
+        while self._replay_next and not self._paused and not self._closing:
+            chunk = streams.messages(account, self._replay_next, REPLAY_CHUNK)
+            if not chunk:
+                self._replay_next = 0
+                return
+            self._replay_next += len(chunk)
+            self.transport.writeSequence([frame(payload) for payload in chunk])
+            self._heartbeat.touch()
 
     def _reject(self, reason: bytes) -> None:
         self.transport.write(packets.frame(packets.LOGIN_REJECTED, reason))
@@ -199,8 +227,42 @@ class SoupServerProtocol(Int16StringReceiver):
     # -- packets out ----------------------------------------------------------------------
     def send_sequenced(self, payload: bytes) -> None:
         """Send one Sequenced Data packet (AccountStreams calls this for live messages)."""
+        if self._replay_next:
+            return  # still replaying: the message is in the stream and the replay will send it
         self.transport.write(packets.sequenced_frame(payload))
         self._heartbeat.touch()
+        if self._paused:
+            self._unsent_while_paused += len(payload) + 3
+            if self._unsent_while_paused > self.factory.max_unsent_bytes:
+                self._slow_consumer(f"more than {self.factory.max_unsent_bytes} bytes unread")
+
+    # -- flow control (IPushProducer: the transport pauses us when the peer stops reading) --
+    def pauseProducing(self) -> None:
+        self._paused = True
+        self._unsent_while_paused = 0
+        self._stuck_timer.start()
+
+    def resumeProducing(self) -> None:
+        self._paused = False
+        self._stuck_timer.stop()
+        if self._replay_next:
+            self._replay()
+
+    def stopProducing(self) -> None:
+        self._stuck_timer.stop()
+
+    def _stuck(self) -> None:
+        self._slow_consumer(f"read nothing for {self.factory.stuck_timeout:g} s")
+
+    def _slow_consumer(self, why: str) -> None:
+        """A peer that does not read: its output would grow without bound. Drop it."""
+        self.log.warn("{account} at {peer} is not reading ({why}); disconnecting",
+                      account=self.account, peer=self.peer, why=why)
+        self._closing = True
+        self._heartbeat.stop()
+        self._peer_timer.stop()
+        self._stuck_timer.stop()
+        self.transport.abortConnection()
 
     def send_debug(self, text: str) -> None:
         self.transport.write(packets.debug_frame(text))
@@ -210,6 +272,7 @@ class SoupServerProtocol(Int16StringReceiver):
         """End of Session: the trading day is over; close."""
         self.transport.write(packets.END_OF_SESSION_FRAME)
         self.factory.streams.detach(self.account or "", self)
+        self._replay_next = 0
         self.account = None
         self._close()
 
@@ -259,6 +322,8 @@ class SoupServerFactory(protocol.ServerFactory):
         peer_timeout: float = 15.0,
         login_timeout: float = 30.0,
         max_connections_per_account: int = 1,
+        max_unsent_bytes: int = 16 * 1024 * 1024,
+        stuck_timeout: float = 30.0,
     ) -> None:
         self.authenticate = authenticate
         self.application = application
@@ -268,3 +333,5 @@ class SoupServerFactory(protocol.ServerFactory):
         self.peer_timeout = peer_timeout
         self.login_timeout = login_timeout
         self.max_connections_per_account = max_connections_per_account
+        self.max_unsent_bytes = max_unsent_bytes
+        self.stuck_timeout = stuck_timeout

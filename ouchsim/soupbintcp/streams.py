@@ -38,9 +38,11 @@ class AccountStreams:
                 subscriber.send_sequenced(payload)
         return len(messages)
 
-    def messages(self, account: str, first: int = 1) -> list[bytes]:
-        """The account's payloads from sequence number `first` (1-based) to the end."""
-        return self._messages.get(account, [])[max(first, 1) - 1 :]
+    def messages(self, account: str, first: int = 1, count: int | None = None) -> list[bytes]:
+        """The account's payloads from sequence number `first` (1-based): `count` of them, or to the end."""
+        start = max(first, 1) - 1
+        stop = None if count is None else start + count
+        return self._messages.get(account, [])[start:stop]
 
     def last_sequence(self, account: str) -> int:
         """Sequence number of the account's last message (0 when it has none)."""

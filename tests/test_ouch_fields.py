@@ -26,6 +26,7 @@ from ouchsim.ouch import (
     ticks_to_price,
     to_alpha,
 )
+from ouchsim.ouch import messages as messages_module
 from ouchsim.ouch.fields import ALPHA, CHAR, U4, U8, Codes, Field, alpha, char, price, u4, u8
 from ouchsim.ouch.messages import OUTBOUND, Message, message
 
@@ -172,6 +173,26 @@ class MessageClassTests(unittest.TestCase):
                 msg.to_bytes()
             self.assertEqual(caught.exception.field, name, msg)
             self.assertIn(name, str(caught.exception))
+
+    def test_repeating_text_caches_stay_correct_and_bounded(self) -> None:
+        cls = message(
+            "Repeats", "R", "Repeats", [alpha("cached_book", 4, repeats=True)],
+            direction=OUTBOUND, dialect="test", module=__name__,
+        )  # fmt: skip
+        for i in range(3 * messages_module._CACHE_LIMIT):
+            text = f"{i:x}"
+            wire = cls(text).to_bytes()
+            self.assertEqual(wire, b"R" + text.encode().ljust(4))
+            self.assertEqual(cls.from_bytes(wire).cached_book, text)
+            self.assertEqual(cls.from_bytes(wire).cached_book, text)  # a hit this time
+        self.assertLessEqual(len(messages_module._DECODED[("cached_book", 4)]), messages_module._CACHE_LIMIT)
+        self.assertLessEqual(len(messages_module._ENCODED[("cached_book", 4)]), messages_module._CACHE_LIMIT)
+        for bad, problem in [("ABCDE", "longer than 4"), (7203, "expected text"), (None, "expected text")]:
+            with self.assertRaises(CodecError) as caught:
+                cls(bad).to_bytes()
+            self.assertIn(problem, str(caught.exception))
+            self.assertEqual(caught.exception.field, "cached_book")
+        self.assertNotIn("ABCDE", messages_module._ENCODED[("cached_book", 4)])
 
     def test_duplicate_field_names_refused(self) -> None:
         self.assertRaises(

@@ -224,8 +224,6 @@ class ValidationTests(unittest.TestCase):
     def test_gateway_helpers(self) -> None:
         self.assertEqual([nasdaq42.effective_display(d) for d in "YNAPIMWLmn"], list("YNAP") + ["Y"] * 6)
         self.assertEqual([nasdaq42.effective_capacity(c) for c in "APRX "], ["A", "P", "R", "O", "O"])
-        self.assertEqual(nasdaq42.effective_firm("", "ACCT"), "ACCT")
-        self.assertEqual(nasdaq42.effective_firm("FIRM", "ACCT"), "FIRM")
 
 
 class ScriptValueTests(unittest.TestCase):

@@ -8,117 +8,27 @@ prices u4 with one implied decimal (`price_scale` 10), the orderbook id is A(4) 
 from __future__ import annotations
 
 from ouchsim.ouch.dialect import Dialect
-from ouchsim.ouch.fields import Codes, Field, alpha, char, price, u4, u8
+from ouchsim.ouch.fields import Field, alpha, char, price, u4, u8
+from ouchsim.ouch.jnx_codes import (  # re-exported: jnx.CancelReason.USER, ...
+    CancelReason,
+    Capacity,
+    CashMarginType,
+    Display,
+    EventCode,
+    Group,
+    Liquidity,
+    OrderClassification,
+    OrderState,
+    RejectReason,
+    Side,
+    TimeInForce,
+)
 from ouchsim.ouch.messages import INBOUND, OUTBOUND, Message, message
 
 NAME = "jnx"
 PRICE_SCALE = 10
 MAX_PRICE_TICKS = 2_147_483_646
 MAX_QUANTITY = 2_147_483_647
-
-
-class Side(Codes):
-    BUY = "B"
-    SELL = "S"
-    SHORT_SELL = "T"
-    SHORT_SELL_EXEMPT = "E"
-
-
-class TimeInForce:
-    IMMEDIATE = 0
-    DAY = 99999
-
-
-class Group(Codes):
-    """Trading sessions, as decoded (trailing spaces dropped: `DAY ` on the wire is `DAY`)."""
-
-    DAY = "DAY"
-    NIGHT = "NGHT"
-    DAY_X = "DAYX"
-    DAY_U = "DAYU"
-
-
-class Display(Codes):
-    POST_ONLY = "P"
-    UNUSED = " "
-
-
-class Capacity(Codes):
-    AGENCY = "A"
-    PRINCIPAL = "P"
-
-
-class OrderClassification(Codes):
-    """`1` non-HFT; `3`..`6` the HFT strategy categories of the Japanese HFT registration."""
-
-    NON_HFT = "1"
-    HFT_MARKET_MAKING = "3"
-    HFT_ARBITRAGE = "4"
-    HFT_DIRECTIONAL = "5"
-    HFT_OTHER = "6"
-
-
-class CashMarginType(Codes):
-    """The spec lists `1`..`5`; the names follow the usual Japanese cash/margin convention."""
-
-    CASH = "1"
-    MARGIN_OPEN_NEGOTIABLE = "2"
-    MARGIN_CLOSE_NEGOTIABLE = "3"
-    MARGIN_OPEN_STANDARDIZED = "4"
-    MARGIN_CLOSE_STANDARDIZED = "5"
-
-
-class OrderState(Codes):
-    LIVE = "L"
-    DEAD = "D"
-
-
-class Liquidity(Codes):
-    ADDED = "A"
-    REMOVED = "R"
-
-
-class EventCode(Codes):
-    START_OF_DAY = "S"
-    END_OF_DAY = "E"
-
-
-class CancelReason(Codes):
-    USER = "U"
-    LOGGED_OFF = "L"
-    SUPERVISORY = "S"
-    IMMEDIATE = "I"
-    EXPIRED_DURING_MATCH = "M"
-    SELF_TRADE = "M"
-    INVALID_PRICE = "X"
-    INVALID_QUANTITY = "Z"
-    INVALID_MINIMUM_QUANTITY = "N"
-    INVALID_ORDER_TYPE = "Y"
-    INVALID_DISPLAY = "D"
-    ORDER_VALUE_LIMIT = "V"
-    SHORT_SELL_RESTRICTION = "i"
-    NOT_ALLOWED_AT_THIS_TIME = "R"
-    THROTTLED = "F"
-    MARGIN_RESTRICTION = "G"
-    OTHER = "O"
-
-
-class RejectReason(Codes):
-    HALTED = "H"
-    INVALID_ORDERBOOK = "S"
-    INVALID_PRICE = "X"
-    INVALID_QUANTITY = "Z"
-    INVALID_MINIMUM_QUANTITY = "N"
-    INVALID_ORDER_TYPE = "Y"
-    INVALID_DISPLAY = "D"
-    ORDER_VALUE_LIMIT = "V"
-    SHORT_SELL_RESTRICTION = "i"
-    MARKET_CLOSED = "R"
-    THROTTLED = "F"
-    INVALID_MARGIN = "G"
-    MPID_NOT_ALLOWED = "L"
-    NO_PERMISSION = "c"
-    OTHER = "O"
 
 
 SIDES = frozenset(Side.codes())
@@ -140,18 +50,18 @@ EnterOrder = _table(
     "EnterOrder", "O", "Enter Order", INBOUND,
     u4("order_token"),
     alpha("client_reference", 10),
-    char("buy_sell_indicator", "BSTE"),
+    char("buy_sell_indicator", Side.codes()),
     u4("quantity"),
-    alpha("orderbook_id", 4),
-    alpha("group", 4),
+    alpha("orderbook_id", 4, repeats=True),
+    alpha("group", 4, repeats=True),
     price("price"),
     u4("time_in_force"),
     u4("firm_id"),
-    char("display", "P "),
-    char("capacity", "AP"),
+    char("display", Display.codes()),
+    char("capacity", Capacity.codes()),
     u4("minimum_quantity"),
-    char("order_classification", "13456"),
-    char("cash_margin_type", "12345"),
+    char("order_classification", OrderClassification.codes()),
+    char("cash_margin_type", CashMarginType.codes()),
 )  # fmt: skip
 
 ReplaceOrder = _table(
@@ -161,59 +71,53 @@ ReplaceOrder = _table(
     u4("quantity"),
     price("price"),
     u4("time_in_force"),
-    char("display", "P "),
+    char("display", Display.codes()),
     u4("minimum_quantity"),
 )  # fmt: skip
 
-CancelOrder = _table(
-    "CancelOrder", "X", "Cancel Order", INBOUND,
-    u4("order_token"),
-    u4("quantity"),
-)  # fmt: skip
+CancelOrder = _table("CancelOrder", "X", "Cancel Order", INBOUND, u4("order_token"), u4("quantity"))
 
 # -- outbound --------------------------------------------------------------------------------
 
 SystemEvent = _table(
-    "SystemEvent", "S", "System Event", OUTBOUND,
-    u8("timestamp"),
-    char("event_code", "SE"),
-)  # fmt: skip
+    "SystemEvent", "S", "System Event", OUTBOUND, u8("timestamp"), char("event_code", EventCode.codes())
+)
 
 OrderAccepted = _table(
     "OrderAccepted", "A", "Order Accepted", OUTBOUND,
     u8("timestamp"),
     u4("order_token"),
     alpha("client_reference", 10),
-    char("buy_sell_indicator", "BSTE"),
+    char("buy_sell_indicator", Side.codes()),
     u4("quantity"),
-    alpha("orderbook_id", 4),
-    alpha("group", 4),
+    alpha("orderbook_id", 4, repeats=True),
+    alpha("group", 4, repeats=True),
     price("price"),
     u4("time_in_force"),
     u4("firm_id"),
-    char("display", "P "),
-    char("capacity", "AP"),
+    char("display", Display.codes()),
+    char("capacity", Capacity.codes()),
     u8("order_number"),
     u4("minimum_quantity"),
-    char("order_state", "LD"),
-    char("order_classification", "13456"),
-    char("cash_margin_type", "12345"),
+    char("order_state", OrderState.codes()),
+    char("order_classification", OrderClassification.codes()),
+    char("cash_margin_type", CashMarginType.codes()),
 )  # fmt: skip
 
 OrderReplaced = _table(
     "OrderReplaced", "U", "Order Replaced", OUTBOUND,
     u8("timestamp"),
     u4("replacement_order_token"),
-    char("buy_sell_indicator", "BSTE"),
+    char("buy_sell_indicator", Side.codes()),
     u4("quantity"),
-    alpha("orderbook_id", 4),
-    alpha("group", 4),
+    alpha("orderbook_id", 4, repeats=True),
+    alpha("group", 4, repeats=True),
     price("price"),
     u4("time_in_force"),
-    char("display", "P "),
+    char("display", Display.codes()),
     u8("order_number"),
     u4("minimum_quantity"),
-    char("order_state", "LD"),
+    char("order_state", OrderState.codes()),
     u4("previous_order_token"),
 )  # fmt: skip
 
@@ -233,7 +137,7 @@ OrderAiqCanceled = _table(
     char("reason", "M"),
     u4("quantity_prevented_from_trading"),
     price("execution_price"),
-    char("liquidity_indicator", "AR"),
+    char("liquidity_indicator", Liquidity.codes()),
 )  # fmt: skip
 
 OrderExecuted = _table(
@@ -242,7 +146,7 @@ OrderExecuted = _table(
     u4("order_token"),
     u4("executed_quantity"),
     price("execution_price"),
-    char("liquidity_indicator", "AR"),
+    char("liquidity_indicator", Liquidity.codes()),
     u8("match_number"),
 )  # fmt: skip
 

@@ -97,12 +97,62 @@ def _diagnose(cls: type[Message], msg: Message) -> CodecError:
     return CodecError(f"{cls.name}: cannot encode {msg!r}", message_type=cls.message_type)
 
 
+_CACHE_LIMIT = 4096
+
+
+class _DecodedText(dict[bytes, str]):
+    """Padded bytes -> text, for a `repeats` field: a hit is one C-level dict lookup.
+
+    Bounded: when full it starts afresh, so a stream of new values costs memory only up to the
+    limit and then merely the conversion it would have cost anyway.
+    """
+
+    __slots__ = ()
+
+    def __missing__(self, raw: bytes) -> str:
+        text = raw.decode("latin-1").rstrip(" ")
+        if len(self) >= _CACHE_LIMIT:
+            self.clear()
+        self[raw] = text
+        return text
+
+
+class _EncodedText(dict[str, bytes]):
+    """Text -> padded bytes for a `repeats` field; only values that fit are ever stored."""
+
+    __slots__ = ("width",)
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.width = width
+
+    def __missing__(self, text: str) -> bytes:
+        if len(text) > self.width:
+            raise ValueError("too long")  # the encoder's caller explains it (`_diagnose`)
+        raw = text.encode("latin-1").ljust(self.width)
+        if len(self) >= _CACHE_LIMIT:
+            self.clear()
+        self[text] = raw
+        return raw
+
+
+_DECODED: dict[tuple[str, int], _DecodedText] = {}
+_ENCODED: dict[tuple[str, int], _EncodedText] = {}
+
+
 def _generate(cls: type[Message], fields: tuple[Field, ...], type_byte: int) -> None:
     """Write the decoder and encoder of `cls` as straight-line code and attach them to it."""
     names = [f"f{i}" for i in range(len(fields))]
     decoded, encoded, length_checks = [], [], []
+    caches: dict[str, Any] = {}
     for var, field in zip(names, fields, strict=True):
-        if field.kind == ALPHA:
+        if field.kind == ALPHA and field.repeats:
+            key = (field.name, field.width)
+            caches[f"_d{var}"] = _DECODED.setdefault(key, _DecodedText())
+            caches[f"_e{var}"] = _ENCODED.setdefault(key, _EncodedText(field.width))
+            decoded.append(f"_d{var}[{var}]")
+            encoded.append(f"_e{var}[{var}]")
+        elif field.kind == ALPHA:
             decoded.append(f"{var}.decode('latin-1').rstrip(' ')")
             encoded.append(f"{var}.encode('latin-1').ljust({field.width})")
             length_checks.append(f"len({var}) > {field.width}")
@@ -125,7 +175,7 @@ def encode(msg):
         if {too_long}:
             raise _diagnose(_cls, msg)
         return _pack({type_byte}, {", ".join(encoded)})
-    except (struct.error, TypeError, AttributeError, UnicodeError):
+    except (struct.error, TypeError, AttributeError, ValueError):
         raise _diagnose(_cls, msg) from None
 """
     namespace: dict[str, Any] = {
@@ -137,6 +187,7 @@ def encode(msg):
         "_ord": ord,
         "_diagnose": _diagnose,
         "struct": struct,
+        **caches,
     }
     exec(compile(source, f"<ouch {cls.dialect} {cls.__name__}>", "exec"), namespace)
     cls._decode = staticmethod(namespace["decode"])  # type: ignore[assignment]

@@ -12,8 +12,23 @@ Tokens are A(14) text, prices u4 with four implied decimals (`price_scale` 10000
 from __future__ import annotations
 
 from ouchsim.ouch.dialect import Dialect
-from ouchsim.ouch.fields import Codes, Field, alpha, char, price, u4, u8
+from ouchsim.ouch.fields import Field, alpha, char, price, u4, u8
 from ouchsim.ouch.messages import INBOUND, OUTBOUND, Message, message
+from ouchsim.ouch.nasdaq42_codes import (  # re-exported: nasdaq42.CancelReason.USER, ...
+    BrokenTradeReason,
+    CancelReason,
+    Capacity,
+    CrossType,
+    CustomerType,
+    Display,
+    EventCode,
+    IntermarketSweep,
+    Liquidity,
+    OrderState,
+    RejectReason,
+    Side,
+    TimeInForce,  # noqa: F401
+)
 
 NAME = "nasdaq42"
 PRICE_SCALE = 10_000
@@ -25,143 +40,14 @@ SUB_PENNY_LIMIT = 10_000
 PENNY = 100
 
 
-class Side(Codes):
-    BUY = "B"
-    SELL = "S"
-    SHORT_SELL = "T"
-    SHORT_SELL_EXEMPT = "E"
-
-
-class TimeInForce:
-    IMMEDIATE = 0
-    MARKET_HOURS = 99998
-    SYSTEM_HOURS = 99999
-
-
-class Display(Codes):
-    ATTRIBUTABLE = "A"
-    ANONYMOUS = "Y"
-    NON_DISPLAY = "N"
-    POST_ONLY = "P"
-    IMBALANCE_ONLY = "I"
-    MID_POINT_PEG = "M"
-    MID_POINT_PEG_POST_ONLY = "W"
-    POST_ONLY_ATTRIBUTABLE = "L"
-    MID_POINT_TRADE_NOW = "m"
-    NON_DISPLAY_TRADE_NOW = "n"
-    #: In acknowledgements only: entered as displayed, changed to non-displayed (never emitted).
-    CHANGED_TO_NON_DISPLAY = "Z"
-
-
-class Capacity(Codes):
-    AGENCY = "A"
-    PRINCIPAL = "P"
-    RISKLESS = "R"
-    OTHER = "O"
-
-
-class IntermarketSweep(Codes):
-    ELIGIBLE = "Y"
-    NOT_ELIGIBLE = "N"
-    TRADE_AT_ISO = "y"
-
-
-class CrossType(Codes):
-    NO_CROSS = "N"
-    OPENING = "O"
-    CLOSING = "C"
-    HALT_IPO = "H"
-    SUPPLEMENTAL = "S"
-    RETAIL = "R"
-    EXTENDED_LIFE = "E"
-    AFTER_HOURS_CLOSE = "A"
-
-
-class CustomerType(Codes):
-    RETAIL = "R"
-    NOT_RETAIL = "N"
-    PORT_DEFAULT = " "
-
-
-class OrderState(Codes):
-    LIVE = "L"
-    DEAD = "D"
-
-
-class Liquidity(Codes):
-    """The two flags ouchsim emits; NASDAQ defines many more, which clients must accept."""
-
-    ADDED = "A"
-    REMOVED = "R"
-
-
-class EventCode(Codes):
-    START_OF_DAY = "S"
-    END_OF_DAY = "E"
-
-
-class BrokenTradeReason(Codes):
-    ERRONEOUS = "E"
-    CONSENT = "C"
-    SUPERVISORY = "S"
-    EXTERNAL = "X"
-
-
-class CancelReason(Codes):
-    USER = "U"
-    IMMEDIATE = "I"
-    TIMEOUT = "T"
-    SUPERVISORY = "S"
-    REGULATORY = "D"
-    SELF_MATCH = "Q"
-    SYSTEM = "Z"
-    CROSS_CANCELED = "C"
-    COLLARS = "K"
-    HALTED = "H"
-    OPEN_PROTECTION = "X"
-    CLOSED = "E"
-    POST_ONLY_PRICE_SLID = "F"
-    POST_ONLY_SLID_BY_DISPLAYED = "G"
-
-
-class RejectReason(Codes):
-    TEST_MODE = "T"
-    HALTED = "H"
-    SHARES_OVER_LIMIT = "Z"
-    INVALID_STOCK = "S"
-    INVALID_DISPLAY = "D"
-    CLOSED = "C"
-    INVALID_PRICE = "X"
-    INVALID_MINIMUM_QUANTITY = "N"
-    OTHER = "O"
-    NOT_ALLOWED_IN_CROSS = "R"
-    FIRM_NOT_AUTHORIZED = "L"
-    OUTSIDE_PERMITTED_TIMES = "M"
-    INVALID_MID_POINT_POST_ONLY_PRICE = "W"
-    NO_NOII_REFERENCE_PRICE = "o"
-    MID_POINT_PEG_CROSSED_MARKET = "q"
-    REJECT_ALL_ENABLED = "a"
-    EASY_TO_BORROW = "b"
-    RESTRICTED_SYMBOL = "c"
-    ISO_RESTRICTION = "d"
-    ODD_LOT_RESTRICTION = "e"
-    MID_POINT_RESTRICTION = "f"
-    PRE_MARKET_RESTRICTION = "g"
-    POST_MARKET_RESTRICTION = "h"
-    SHORT_SALE_RESTRICTION = "i"
-    ON_OPEN_RESTRICTION = "j"
-    ON_CLOSE_RESTRICTION = "k"
-    TWO_SIDED_QUOTE = "l"
-    EXCEEDED_SHARES_LIMIT = "m"
-    EXCEEDED_DOLLAR_VALUE_LIMIT = "n"
-
-
 SIDES = frozenset(Side.codes())
 #: Display values an Enter or Replace may carry (`O`, `T`, `Q` are withdrawn; `Z` is outbound only).
-DISPLAYS = frozenset(Display.codes()) - {Display.CHANGED_TO_NON_DISPLAY}
+ENTER_DISPLAYS = tuple(c for c in Display.codes() if c != Display.CHANGED_TO_NON_DISPLAY)
+DISPLAYS = frozenset(ENTER_DISPLAYS)
 #: The display values ouchsim acts on; every other accepted value behaves as `Y`.
 MEANINGFUL_DISPLAYS = frozenset({Display.ANONYMOUS, Display.NON_DISPLAY, Display.ATTRIBUTABLE, Display.POST_ONLY})
-CAPACITIES = frozenset({Capacity.AGENCY, Capacity.PRINCIPAL, Capacity.RISKLESS})
+ENTER_CAPACITIES = (Capacity.AGENCY, Capacity.PRINCIPAL, Capacity.RISKLESS)
+CAPACITIES = frozenset(ENTER_CAPACITIES)
 ISO_VALUES = frozenset(IntermarketSweep.codes())
 CUSTOMER_TYPES = frozenset(CustomerType.codes())
 
@@ -175,18 +61,18 @@ def _table(class_name: str, kind: str, name: str, direction: str, *fields: Field
 EnterOrder = _table(
     "EnterOrder", "O", "Enter Order", INBOUND,
     alpha("order_token", 14),
-    char("buy_sell_indicator", "BSTE"),
+    char("buy_sell_indicator", Side.codes()),
     u4("shares"),
-    alpha("stock", 8),
+    alpha("stock", 8, repeats=True),
     price("price"),
     u4("time_in_force"),
-    alpha("firm", 4),
-    char("display", "AYNPIMWLmn"),
-    char("capacity", "APR"),
-    char("intermarket_sweep_eligibility", "YNy"),
+    alpha("firm", 4, repeats=True),
+    char("display", ENTER_DISPLAYS),
+    char("capacity", ENTER_CAPACITIES),
+    char("intermarket_sweep_eligibility", IntermarketSweep.codes()),
     u4("minimum_quantity"),
-    char("cross_type", "N"),
-    char("customer_type", "RN "),
+    char("cross_type", CrossType.codes()),
+    char("customer_type", CustomerType.codes()),
 )  # fmt: skip
 
 ReplaceOrder = _table(
@@ -196,54 +82,45 @@ ReplaceOrder = _table(
     u4("shares"),
     price("price"),
     u4("time_in_force"),
-    char("display", "AYNPIMWLmn"),
-    char("intermarket_sweep_eligibility", "YNy"),
+    char("display", ENTER_DISPLAYS),
+    char("intermarket_sweep_eligibility", IntermarketSweep.codes()),
     u4("minimum_quantity"),
 )  # fmt: skip
 
-CancelOrder = _table(
-    "CancelOrder", "X", "Cancel Order", INBOUND,
-    alpha("order_token", 14),
-    u4("shares"),
-)  # fmt: skip
+CancelOrder = _table("CancelOrder", "X", "Cancel Order", INBOUND, alpha("order_token", 14), u4("shares"))
 
 ModifyOrder = _table(
     "ModifyOrder", "M", "Modify Order", INBOUND,
     alpha("order_token", 14),
-    char("buy_sell_indicator", "BSTE"),
+    char("buy_sell_indicator", Side.codes()),
     u4("shares"),
 )  # fmt: skip
 
-TradeNow = _table(
-    "TradeNow", "N", "Trade Now", INBOUND,
-    alpha("order_token", 14),
-)  # fmt: skip
+TradeNow = _table("TradeNow", "N", "Trade Now", INBOUND, alpha("order_token", 14))
 
 # -- outbound --------------------------------------------------------------------------------
 
 SystemEvent = _table(
-    "SystemEvent", "S", "System Event", OUTBOUND,
-    u8("timestamp"),
-    char("event_code", "SE"),
-)  # fmt: skip
+    "SystemEvent", "S", "System Event", OUTBOUND, u8("timestamp"), char("event_code", EventCode.codes())
+)
 
 Accepted = _table(
     "Accepted", "A", "Accepted", OUTBOUND,
     u8("timestamp"),
     alpha("order_token", 14),
-    char("buy_sell_indicator", "BSTE"),
+    char("buy_sell_indicator", Side.codes()),
     u4("shares"),
-    alpha("stock", 8),
+    alpha("stock", 8, repeats=True),
     price("price"),
     u4("time_in_force"),
-    alpha("firm", 4),
-    char("display", "AYNPIMWLmnZ"),
+    alpha("firm", 4, repeats=True),
+    char("display", Display.codes()),
     u8("order_reference_number"),
-    char("capacity", "APRO"),
-    char("intermarket_sweep_eligibility", "YNy"),
+    char("capacity", Capacity.codes()),
+    char("intermarket_sweep_eligibility", IntermarketSweep.codes()),
     u4("minimum_quantity"),
-    char("cross_type", "N"),
-    char("order_state", "LD"),
+    char("cross_type", CrossType.codes()),
+    char("order_state", OrderState.codes()),
     char("bbo_weight_indicator", " 0123SN"),
 )  # fmt: skip
 
@@ -251,19 +128,19 @@ Replaced = _table(
     "Replaced", "U", "Replaced", OUTBOUND,
     u8("timestamp"),
     alpha("replacement_order_token", 14),
-    char("buy_sell_indicator", "BSTE"),
+    char("buy_sell_indicator", Side.codes()),
     u4("shares"),
-    alpha("stock", 8),
+    alpha("stock", 8, repeats=True),
     price("price"),
     u4("time_in_force"),
-    alpha("firm", 4),
-    char("display", "AYNPIMWLmnZ"),
+    alpha("firm", 4, repeats=True),
+    char("display", Display.codes()),
     u8("order_reference_number"),
-    char("capacity", "APRO"),
-    char("intermarket_sweep_eligibility", "YNy"),
+    char("capacity", Capacity.codes()),
+    char("intermarket_sweep_eligibility", IntermarketSweep.codes()),
     u4("minimum_quantity"),
-    char("cross_type", "N"),
-    char("order_state", "LD"),
+    char("cross_type", CrossType.codes()),
+    char("order_state", OrderState.codes()),
     alpha("previous_order_token", 14),
     char("bbo_weight_indicator", " 0123SN"),
 )  # fmt: skip
@@ -284,7 +161,7 @@ AiqCanceled = _table(
     char("reason", "Q"),
     u4("quantity_prevented_from_trading"),
     price("execution_price"),
-    char("liquidity_flag", "AR"),
+    char("liquidity_flag", Liquidity.codes()),
 )  # fmt: skip
 
 Executed = _table(
@@ -293,7 +170,7 @@ Executed = _table(
     alpha("order_token", 14),
     u4("executed_shares"),
     price("execution_price"),
-    char("liquidity_flag", "AR"),
+    char("liquidity_flag", Liquidity.codes()),
     u8("match_number"),
 )  # fmt: skip
 
@@ -302,7 +179,7 @@ BrokenTrade = _table(
     u8("timestamp"),
     alpha("order_token", 14),
     u8("match_number"),
-    char("reason", "ECSX"),
+    char("reason", BrokenTradeReason.codes()),
 )  # fmt: skip
 
 Rejected = _table(
@@ -316,7 +193,7 @@ OrderModified = _table(
     "OrderModified", "M", "Order Modified", OUTBOUND,
     u8("timestamp"),
     alpha("order_token", 14),
-    char("buy_sell_indicator", "BSTE"),
+    char("buy_sell_indicator", Side.codes()),
     u4("shares"),
 )  # fmt: skip
 
@@ -345,17 +222,9 @@ TradeCorrection = _table(
     char("trade_correction_reason", "N"),
 )  # fmt: skip
 
-CancelPending = _table(
-    "CancelPending", "P", "Cancel Pending", OUTBOUND,
-    u8("timestamp"),
-    alpha("order_token", 14),
-)  # fmt: skip
+CancelPending = _table("CancelPending", "P", "Cancel Pending", OUTBOUND, u8("timestamp"), alpha("order_token", 14))
 
-CancelReject = _table(
-    "CancelReject", "I", "Cancel Reject", OUTBOUND,
-    u8("timestamp"),
-    alpha("order_token", 14),
-)  # fmt: skip
+CancelReject = _table("CancelReject", "I", "Cancel Reject", OUTBOUND, u8("timestamp"), alpha("order_token", 14))
 
 OrderPriorityUpdate = _table(
     "OrderPriorityUpdate", "T", "Order Priority Update", OUTBOUND,
@@ -366,11 +235,7 @@ OrderPriorityUpdate = _table(
     u8("order_reference_number"),
 )  # fmt: skip
 
-TradeNowOutbound = _table(
-    "TradeNowOutbound", "N", "Trade Now", OUTBOUND,
-    u8("timestamp"),
-    alpha("order_token", 14),
-)  # fmt: skip
+TradeNowOutbound = _table("TradeNowOutbound", "N", "Trade Now", OUTBOUND, u8("timestamp"), alpha("order_token", 14))
 
 INBOUND_MESSAGES = (EnterOrder, ReplaceOrder, CancelOrder, ModifyOrder)
 UNSUPPORTED_INBOUND_MESSAGES = (TradeNow,)
@@ -404,7 +269,7 @@ def enter_reject_reason(msg: Message, account_firm: str | None = None) -> str | 
     shares -> N; cross type other than `N` -> R (ouchsim builds no crosses); side outside `B S T E`,
     ISO outside `Y N y` or customer type outside `R N space` -> O (the spec names no code for these).
     Capacity is never rejected (see `effective_capacity`); the firm is not checked, as ouchsim does
-    not emit `L` (a blank firm is the account's: `effective_firm`), so `account_firm` is unused.
+    not emit `L` (a blank firm stands for the account's), so `account_firm` is unused.
     Stock S, closed C, halted H, throttle O and the limits n/m are the engine's.
     """
     shares = msg.shares
@@ -454,11 +319,6 @@ def effective_display(display: str) -> str:
 def effective_capacity(capacity: str) -> str:
     """Capacity as echoed in Accepted: `A`, `P`, `R` as given, anything else `O`."""
     return capacity if capacity in CAPACITIES else Capacity.OTHER
-
-
-def effective_firm(firm: str, account_firm: str) -> str:
-    """The firm echoed in Accepted: a blank firm is the account's default firm."""
-    return firm or account_firm
 
 
 DIALECT = Dialect(

@@ -166,9 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ouchsim.bench.engine", description=__doc__)
     parser.add_argument("--ops", type=int, default=1_000_000, help="operations (default 1000000)")
     parser.add_argument("--seed", type=int, default=1, help="workload seed (default 1)")
-    parser.add_argument(
-        "--no-memory", action="store_true", help="skip the (slower) memory pass"
-    )
+    parser.add_argument("--no-memory", action="store_true", help="skip the (slower) memory pass")
     args = parser.parse_args(argv)
     r = run(args.ops, args.seed, memory=not args.no_memory)
     out = sys.stdout

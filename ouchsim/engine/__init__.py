@@ -4,7 +4,7 @@ The gateway builds commands from each dialect's inbound messages, calls
 ``MatchingEngine.process`` or ``submit``, and turns the events back into outbound messages.
 """
 
-from ouchsim.engine.book import Order, OrderBook, Trade
+from ouchsim.engine.book import OrderBook, OrderRecord, Trade
 from ouchsim.engine.commands import (
     Cancel,
     CancelAll,
@@ -78,7 +78,7 @@ __all__ = [
     "Modified",
     "Modify",
     "Open",
-    "Order",
+    "OrderRecord",
     "OrderBook",
     "OrderView",
     "Recorder",

@@ -1,16 +1,24 @@
 """One orderbook: price-time priority matching, pure and synchronous.
 
 The book knows nothing of market state, limits, sessions or dialects: the engine checks those and
-then calls ``enter``, ``replace``, ``cancel`` or ``modify``, which append the resulting events to a
-list it passes in, in the order of engine-rules.md ("Order of events").
+then calls ``enter``, ``replace``, ``cancel`` or ``modify``, which return the resulting events in
+the order of engine-rules.md ("Order of events").
 
-Layout, chosen for speed and memory (see ``python -m ouchsim.bench.engine``):
+Layout, chosen for speed and memory (measured by ``python -m ouchsim.bench.engine``):
+- a live order is a record in ``records``, a list indexed by order number (numbers are dense:
+  1, 2, 3 … of the day), holding a plain tuple ``(account, side, price, open, executed, book id)``
+  (see ``ACCOUNT`` … ``BOOK``) or None once the order is gone. A list slot is found without
+  hashing or comparing keys (fewer cache misses than a dict on a large book), and a tuple of
+  strings and ints is no longer followed by the garbage collector once it has survived a
+  collection, so 100k resting orders cost the collector nothing; changing an order stores a new
+  tuple;
 - each side is a dict price → ``Level`` plus a sorted list of its prices (best bid last, best ask
-  first), so the best price is one index away and a new level is one ``bisect.insort``;
-- a ``Level`` is a FIFO deque of ``Order`` objects with running totals. Cancels are O(1): the order
-  is marked dead (open quantity 0) and left in the deque; matching drops dead orders as it meets
-  them at the front, and a level that holds more dead than live entries is compacted;
-- live orders are found by order number in ``index`` (shared by all books of an engine).
+  first): the best price is one index away, a new level one ``bisect.insort``;
+- a ``Level`` is a FIFO deque of order numbers with running totals. Cancel is O(1): the record
+  becomes None and the number stays in the deque, dead; matching drops dead numbers as it meets them at
+  the front, and a level holding more dead than live numbers is compacted. A Modify that moves an
+  order to the back leaves a stale copy of its (still live) number behind: ``_stale`` counts those
+  so that they are skipped too.
 """
 
 from __future__ import annotations
@@ -29,11 +37,18 @@ from ouchsim.engine.events import (
     Accepted,
     Canceled,
     CancelReason,
+    Event,
     Executed,
     Modified,
     Replaced,
     SelfTradePrevented,
+    new_event,
 )
+
+#: Fields of an order record: ``records[order_number] = (account, side, price, open, executed, book)``.
+#: ``open`` is the open quantity; ``executed`` counts what the order's replace chain has traded.
+ACCOUNT, SIDE, PRICE, OPEN, EXECUTED, BOOK = range(6)
+OrderRecord = tuple[str, str, int, int, int, str]
 
 _IMMEDIATE = CancelReason.IMMEDIATE
 _POST_ONLY = CancelReason.POST_ONLY
@@ -42,39 +57,8 @@ _USER = CancelReason.USER
 _COMPACT_SLACK = 16
 
 
-class Order:
-    """A live order on a book. ``open`` is its open quantity (0 once it left the book);
-    ``executed`` counts what the order's replace chain has traded."""
-
-    __slots__ = ("number", "account", "side", "price", "open", "executed", "book")
-
-    def __init__(
-        self,
-        number: int,
-        account: str,
-        side: str,
-        price: int,
-        open: int,
-        executed: int,
-        book: OrderBook,
-    ) -> None:
-        self.number = number
-        self.account = account
-        self.side = side
-        self.price = price
-        self.open = open
-        self.executed = executed
-        self.book = book
-
-    def __repr__(self) -> str:
-        return (
-            f"Order({self.number}, {self.account!r}, {self.side!r}, {self.price}, "
-            f"open={self.open}, executed={self.executed}, book={self.book.id!r})"
-        )
-
-
-class Level(deque[Order]):
-    """The orders at one price in time priority, dead ones included until they are dropped."""
+class Level(deque[int]):
+    """The order numbers at one price in time priority, dead ones included until dropped."""
 
     __slots__ = ("price", "quantity", "count")
 
@@ -98,16 +82,19 @@ class Trade(NamedTuple):
 class OrderBook:
     """The bids and asks of one orderbook id.
 
-    ``index`` maps order number → live ``Order``; pass one dict to every book of an engine.
-    ``next_match`` hands out match numbers (day-unique across books: share one counter).
-    ``post_only_cancels``: a post-only order that would trade is Accepted live and Canceled with
-    reason post-only (NASDAQ) instead of Accepted dead (JNX).
+    ``records`` holds the order records by order number; pass one list to every book of an engine
+    (a book fills only the slots of the numbers it is given; the engine hands out
+    ``len(records)`` as the next number). ``next_match`` hands out match numbers
+    (day-unique across books: share one counter). ``post_only_cancels``: a post-only order that
+    would trade is Accepted live and then Canceled post-only (NASDAQ) instead of Accepted dead (JNX).
+
+    Order commands take order numbers that must be live on this book (the engine checks).
     """
 
     def __init__(
         self,
         book_id: str,
-        index: dict[int, Order] | None = None,
+        records: list[OrderRecord | None] | None = None,
         next_match: Callable[[], int] | None = None,
         *,
         post_only_cancels: bool = False,
@@ -115,19 +102,19 @@ class OrderBook:
     ) -> None:
         self.id = book_id
         self.post_only_cancels = post_only_cancels
-        self._index: dict[int, Order] = {} if index is None else index
+        self.records: list[OrderRecord | None] = [None] if records is None else records
         self._next_match = next_match if next_match is not None else count(1).__next__
         self._bids: dict[int, Level] = {}
         self._asks: dict[int, Level] = {}
         self._bid_prices: list[int] = []
         self._ask_prices: list[int] = []
+        self._stale: dict[int, int] = {}
         self._trades: deque[tuple[int, int, int, str]] = deque(maxlen=trades_kept)
 
     # -- commands --------------------------------------------------------------------------
 
     def enter(
         self,
-        events: list,
         number: int,
         account: str,
         side: str,
@@ -137,17 +124,47 @@ class OrderBook:
         minimum: int = 0,
         post_only: bool = False,
         prevent_self_trade: bool = False,
-    ) -> None:
-        """Enter a new order as ``number``; its events go to ``events``."""
-        self._place(
-            events, number, None, account, side, price, quantity, 0,
-            immediate, minimum, post_only, prevent_self_trade,
-        )  # fmt: skip
+    ) -> list[Event]:
+        """Enter a new order as ``number`` (side ``"B"`` or ``"S"``)."""
+        if side == "B":
+            opposite = self._ask_prices
+            crosses = opposite and price >= opposite[0]
+            levels, prices = self._bids, self._bid_prices
+        else:
+            opposite = self._bid_prices
+            crosses = opposite and price <= opposite[-1]
+            levels, prices = self._asks, self._ask_prices
+        if crosses or minimum or post_only:
+            events: list[Event] = []
+            self._place(
+                events, number, None, account, side, price, quantity, 0,
+                immediate, minimum, post_only, prevent_self_trade,
+            )  # fmt: skip
+            return events
+        # The common case, inline: a day order that does not cross rests at once.
+        if immediate:
+            self._put(number, None)
+            return [new_event(Accepted, (account, number, self.id, side, price, quantity, DEAD))]
+        level = levels.get(price)
+        if level is None:
+            level = levels[price] = Level(price)
+            insort(prices, price)
+        else:
+            price = level.price  # one int object per level
+        level.append(number)
+        level.count += 1
+        level.quantity += quantity
+        book = self.id
+        records = self.records
+        if number == len(records):
+            records.append((account, side, price, quantity, 0, book))
+        else:
+            self._put(number, (account, side, price, quantity, 0, book))
+        return [new_event(Accepted, (account, number, book, side, price, quantity, LIVE))]
 
     def replace(
         self,
-        events: list,
-        order: Order,
+        order_number: int,
         number: int,
         price: int,
         quantity_total: int,
@@ -155,74 +172,71 @@ class OrderBook:
         minimum: int = 0,
         post_only: bool = False,
         prevent_self_trade: bool = False,
-    ) -> None:
-        """Take ``order`` off the book and enter its new version as ``number``.
+    ) -> list[Event]:
+        """Take the order off the book and enter its new version as ``number``.
 
         Open = ``quantity_total`` − executed: below zero the order is canceled (reason user), at
         zero it is Replaced dead, above zero the new version goes to the back of its price level
         and may trade.
         """
-        executed = order.executed
+        account, side, _, _, executed, _ = self._record(order_number)
         open_quantity = quantity_total - executed
         if open_quantity < 0:
-            self.cancel(events, order)
-            return
-        self._remove(order)
+            return self.cancel(order_number)
+        self._remove(order_number)
         if not open_quantity:
-            events.append(
-                Replaced(order.account, number, order.number, self.id, order.side, price, 0, DEAD)
-            )
-            return
+            self._put(number, None)
+            return [Replaced(account, number, order_number, self.id, side, price, 0, DEAD)]
+        events: list[Event] = []
         self._place(
-            events, number, order.number, order.account, order.side, price, open_quantity,
-            executed, immediate, minimum, post_only, prevent_self_trade,
+            events, number, order_number, account, side, price, open_quantity, executed,
+            immediate, minimum, post_only, prevent_self_trade,
         )  # fmt: skip
+        return events
 
-    def cancel(
-        self,
-        events: list,
-        order: Order,
-        intended_open: int = 0,
-        reason: CancelReason = _USER,
-    ) -> None:
-        """Cancel ``order`` down to ``intended_open`` (0 = all), keeping its time priority.
+    def cancel(self, order_number: int, intended_open: int = 0, reason: CancelReason = _USER) -> list[Event]:
+        """Cancel the order down to ``intended_open`` (0 = all), keeping its time priority.
 
         An intended size at or above the open quantity does nothing.
         """
-        open_quantity = order.open
+        records = self.records
+        account, side, price, open_quantity, executed, book = records[order_number]  # type: ignore[misc]
+        level = (self._bids if side == "B" else self._asks)[price]
         if intended_open:
             if intended_open >= open_quantity:
-                return
+                return []
             decrement = open_quantity - intended_open
-            order.open = intended_open
-            self._level_of(order).quantity -= decrement
-        else:
-            decrement = open_quantity
-            self._remove(order)
-        events.append(Canceled(order.account, order.number, self.id, decrement, reason))
+            records[order_number] = (account, side, price, intended_open, executed, book)
+            level.quantity -= decrement
+            return [new_event(Canceled, (account, order_number, book, decrement, reason))]
+        # _remove, inline: this is the hot path of a cancel
+        records[order_number] = None
+        if self._stale:
+            self._stale.pop(order_number, None)
+        level.count -= 1
+        level.quantity -= open_quantity
+        if not level.count or len(level) > 2 * level.count + _COMPACT_SLACK:
+            self._tidy(level, side)
+        return [new_event(Canceled, (account, order_number, book, open_quantity, reason))]
 
-    def modify(self, events: list, order: Order, quantity_total: int) -> None:
+    def modify(self, order_number: int, quantity_total: int) -> list[Event]:
         """Set the order's total liable quantity (open + executed).
 
         Fewer or equal keeps time priority; more moves it to the back of its level; at or below
         the executed quantity cancels it (reason user).
         """
-        open_quantity = quantity_total - order.executed
-        if open_quantity <= 0:
-            self.cancel(events, order)
-            return
-        kept = open_quantity <= order.open
-        if kept:
-            self._level_of(order).quantity -= order.open - open_quantity
-            order.open = open_quantity
-        else:
-            self._remove(order)
-            order = self._rest(
-                order.number, order.account, order.side, order.price, open_quantity, order.executed
-            )
-        events.append(
-            Modified(order.account, order.number, self.id, order.side, open_quantity, kept)
-        )
+        account, side, price, open_quantity, executed, book = self._record(order_number)
+        new_open = quantity_total - executed
+        if new_open <= 0:
+            return self.cancel(order_number)
+        level = (self._bids if side == "B" else self._asks)[price]
+        kept = new_open <= open_quantity
+        self.records[order_number] = (account, side, price, new_open, executed, book)
+        level.quantity += new_open - open_quantity
+        if not kept:
+            level.append(order_number)
+            self._stale[order_number] = self._stale.get(order_number, 0) + 1
+        return [Modified(account, order_number, self.id, side, new_open, kept)]
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -232,32 +246,25 @@ class OrderBook:
     def best_ask(self) -> int | None:
         return self._ask_prices[0] if self._ask_prices else None
 
-    def depth(
-        self, levels: int = 10
-    ) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]:
+    def depth(self, levels: int = 10) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]:
         """Bids and asks from the best, as (price, total open quantity, order count)."""
-        bids = [
-            (price, level.quantity, level.count)
-            for price in self._bid_prices[: -levels - 1 : -1]
-            for level in (self._bids[price],)
-        ]
-        asks = [
-            (price, level.quantity, level.count)
-            for price in self._ask_prices[:levels]
-            for level in (self._asks[price],)
-        ]
-        return bids, asks
+        bids = self._bids
+        asks = self._asks
+        return (
+            [(p, bids[p].quantity, bids[p].count) for p in self._bid_prices[: -levels - 1 : -1]],
+            [(p, asks[p].quantity, asks[p].count) for p in self._ask_prices[:levels]],
+        )
 
-    def orders(self, side: str) -> Iterator[Order]:
-        """The live orders of one side, in priority order (walks the whole side)."""
+    def orders(self, side: str) -> Iterator[tuple[int, OrderRecord]]:
+        """(order number, record) of one side's live orders in priority order (walks the side)."""
         if side == "B":
             levels, prices = self._bids, reversed(self._bid_prices)
         else:
             levels, prices = self._asks, iter(self._ask_prices)
+        records = self.records
         for price in prices:
-            for order in levels[price]:
-                if order.open:
-                    yield order
+            for number in self._live(levels[price]):
+                yield number, records[number]  # type: ignore[misc]
 
     def last_trades(self, n: int = 10) -> list[Trade]:
         """Up to ``n`` most recent fills, newest first."""
@@ -266,15 +273,13 @@ class OrderBook:
 
     def __len__(self) -> int:
         """The number of live orders."""
-        return sum(level.count for level in self._bids.values()) + sum(
-            level.count for level in self._asks.values()
-        )
+        return sum(level.count for levels in (self._bids, self._asks) for level in levels.values())
 
     # -- matching --------------------------------------------------------------------------
 
     def _place(
         self,
-        events: list,
+        events: list[Event],
         number: int,
         previous: int | None,
         account: str,
@@ -287,7 +292,8 @@ class OrderBook:
         post_only: bool,
         prevent_self_trade: bool,
     ) -> None:
-        """Acknowledge (Accepted, or Replaced when ``previous`` is set), trade, rest or cancel."""
+        """Acknowledge (Accepted, or Replaced when ``previous`` is set), then trade, rest or cancel."""
+        self._put(number, None)
         buy = side == "B"
         if buy:
             crosses = bool(self._ask_prices) and price >= self._ask_prices[0]
@@ -316,12 +322,11 @@ class OrderBook:
             if immediate:
                 events.append(Canceled(account, number, self.id, remaining, _IMMEDIATE))
             else:
-                executed += quantity - remaining
-                self._rest(number, account, side, price, remaining, executed)
+                self._rest(number, account, side, price, remaining, executed + quantity - remaining)
 
     def _ack(
         self,
-        events: list,
+        events: list[Event],
         number: int,
         previous: int | None,
         account: str,
@@ -331,15 +336,13 @@ class OrderBook:
         state: str,
     ) -> None:
         if previous is None:
-            events.append(Accepted(account, number, self.id, side, price, quantity, state))
+            events.append(new_event(Accepted, (account, number, self.id, side, price, quantity, state)))
         else:
-            events.append(
-                Replaced(account, number, previous, self.id, side, price, quantity, state)
-            )
+            events.append(new_event(Replaced, (account, number, previous, self.id, side, price, quantity, state)))
 
     def _take(
         self,
-        events: list,
+        events: list[Event],
         number: int,
         account: str,
         buy: bool,
@@ -356,7 +359,8 @@ class OrderBook:
         else:
             levels, prices, best_at, side = self._bids, self._bid_prices, -1, "S"
         book = self.id
-        index = self._index
+        records = self.records
+        stale = self._stale
         next_match = self._next_match
         trades = self._trades
         append = events.append
@@ -367,33 +371,30 @@ class OrderBook:
             level = levels[best]
             while True:
                 resting = level[0]
-                resting_open = resting.open
-                if not resting_open:
+                record = records[resting]
+                if record is None or (stale and resting in stale and self._drop_stale(resting)):
                     level.popleft()
                     continue
-                if prevent_self_trade and resting.account == account:
+                resting_account, resting_side, resting_price, resting_open, executed, _ = record
+                if prevent_self_trade and resting_account == account:
                     prevented = resting_open if resting_open < remaining else remaining
-                    append(
-                        SelfTradePrevented(
-                            account, number, book, remaining, prevented, best, REMOVED
-                        )
-                    )
+                    append(new_event(SelfTradePrevented, (account, number, book, remaining, prevented, best, REMOVED)))
                     return 0
                 match = next_match()
                 if resting_open > remaining:
                     fill = remaining
-                    resting.open = resting_open - fill
+                    records[resting] = (
+                        resting_account, resting_side, resting_price, resting_open - fill, executed + fill, book,
+                    )  # fmt: skip
                 else:
                     fill = resting_open
-                    resting.open = 0
+                    records[resting] = None
                     level.popleft()
                     level.count -= 1
-                    del index[resting.number]
-                resting.executed += fill
                 level.quantity -= fill
                 remaining -= fill
-                append(Executed(resting.account, resting.number, book, fill, best, ADDED, match))
-                append(Executed(account, number, book, fill, best, REMOVED, match))
+                append(new_event(Executed, (resting_account, resting, book, fill, best, ADDED, match)))
+                append(new_event(Executed, (account, number, book, fill, best, REMOVED, match)))
                 trades.append((match, best, fill, side))
                 if not level.count:
                     del levels[best]
@@ -405,9 +406,7 @@ class OrderBook:
                 return 0
         return remaining
 
-    def _available(
-        self, buy: bool, price: int, wanted: int, account: str, prevent_self_trade: bool
-    ) -> int:
+    def _available(self, buy: bool, price: int, wanted: int, account: str, prevent_self_trade: bool) -> int:
         """How much an incoming order could trade at once, counting up to ``wanted``."""
         if buy:
             levels, prices = self._asks, self._ask_prices
@@ -415,22 +414,21 @@ class OrderBook:
         else:
             levels, prices = self._bids, self._bid_prices
             crossing = prices[bisect_left(prices, price) :][::-1]
+        records = self.records
         total = 0
         for best in crossing:
-            for resting in levels[best]:
-                if resting.open:
-                    if prevent_self_trade and resting.account == account:
-                        return total
-                    total += resting.open
-                    if total >= wanted:
-                        return total
+            for number in self._live(levels[best]):
+                resting_account, _, _, resting_open, _, _ = records[number]  # type: ignore[misc]
+                if prevent_self_trade and resting_account == account:
+                    return total
+                total += resting_open
+                if total >= wanted:
+                    return total
         return total
 
     # -- the book itself -------------------------------------------------------------------
 
-    def _rest(
-        self, number: int, account: str, side: str, price: int, quantity: int, executed: int
-    ) -> Order:
+    def _rest(self, number: int, account: str, side: str, price: int, quantity: int, executed: int) -> None:
         """Put an order at the back of its price level."""
         if side == "B":
             levels, prices = self._bids, self._bid_prices
@@ -441,33 +439,79 @@ class OrderBook:
             level = levels[price] = Level(price)
             insort(prices, price)
         else:
-            price = level.price  # share one int object per level
-        order = Order(number, account, side, price, quantity, executed, self)
-        level.append(order)
+            price = level.price
+        level.append(number)
         level.count += 1
         level.quantity += quantity
-        self._index[number] = order
-        return order
+        self.records[number] = (account, side, price, quantity, executed, self.id)
 
-    def _level_of(self, order: Order) -> Level:
-        return (self._bids if order.side == "B" else self._asks)[order.price]
-
-    def _remove(self, order: Order) -> None:
-        """Take a live order off the book, in O(1): it stays in its deque, dead."""
-        if order.side == "B":
-            levels, prices = self._bids, self._bid_prices
-        else:
-            levels, prices = self._asks, self._ask_prices
-        price = order.price
-        level = levels[price]
+    def _remove(self, number: int) -> None:
+        """Take a live order off the book in O(1): its number stays in the deque, dead."""
+        _, side, price, open_quantity, _, _ = self._record(number)
+        self.records[number] = None
+        if self._stale:
+            self._stale.pop(number, None)
+        level = (self._bids if side == "B" else self._asks)[price]
         level.count -= 1
-        level.quantity -= order.open
-        order.open = 0
-        del self._index[order.number]
+        level.quantity -= open_quantity
+        if not level.count or len(level) > 2 * level.count + _COMPACT_SLACK:
+            self._tidy(level, side)
+
+    def _tidy(self, level: Level, side: str) -> None:
+        """Drop a level that has no live order left, or compact one that is mostly dead."""
         if not level.count:
-            del levels[price]
-            del prices[bisect_left(prices, price)]
-        elif len(level) > 2 * level.count + _COMPACT_SLACK:
-            live = [o for o in level if o.open]
-            level.clear()
-            level.extend(live)
+            if side == "B":
+                del self._bids[level.price]
+                del self._bid_prices[bisect_left(self._bid_prices, level.price)]
+            else:
+                del self._asks[level.price]
+                del self._ask_prices[bisect_left(self._ask_prices, level.price)]
+            return
+        live = self._compacted(level)
+        level.clear()
+        level.extend(live)
+        if self._stale:
+            for live_number in live:
+                self._stale.pop(live_number, None)
+
+    def _record(self, number: int) -> OrderRecord:
+        record = self.records[number]
+        if record is None:
+            raise KeyError(f"order {number} is not live")
+        return record
+
+    def _put(self, number: int, record: OrderRecord | None) -> None:
+        """Store a record at ``number``, growing the list when the number is new."""
+        records = self.records
+        if number < len(records):
+            records[number] = record
+        else:
+            records.extend([None] * (number - len(records)))
+            records.append(record)
+
+    def _drop_stale(self, number: int) -> bool:
+        """Count one stale copy of a live number as dropped from the front of its level."""
+        left = self._stale[number] - 1
+        if left:
+            self._stale[number] = left
+        else:
+            del self._stale[number]
+        return True
+
+    def _compacted(self, level: Level) -> list[int]:
+        """The live numbers of a level, in order, without dead or stale copies."""
+        if self._stale:
+            return list(self._live(level))
+        return list(filter(self.records.__getitem__, level))
+
+    def _live(self, level: Level) -> Iterator[int]:
+        """The live numbers of a level in priority order, skipping dead and stale copies."""
+        records = self.records
+        stale = dict(self._stale) if self._stale else None
+        for number in level:
+            if records[number] is None:
+                continue
+            if stale and stale.get(number):
+                stale[number] -= 1
+                continue
+            yield number

@@ -16,7 +16,7 @@ from typing import NamedTuple, Protocol
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
-from ouchsim.engine.book import Order, OrderBook, Trade
+from ouchsim.engine.book import ACCOUNT, BOOK, EXECUTED, OPEN, PRICE, OrderBook, OrderRecord, Trade
 from ouchsim.engine.commands import (
     Cancel,
     CancelAll,
@@ -79,16 +79,9 @@ class Depth(NamedTuple):
     asks: list[tuple[int, int, int]]
 
 
-def _view(order: Order) -> OrderView:
-    return OrderView(
-        order.number,
-        order.account,
-        order.book.id,
-        order.side,
-        order.price,
-        order.open,
-        order.executed,
-    )
+def _view(number: int, record: OrderRecord) -> OrderView:
+    account, side, price, open_quantity, executed, book = record
+    return OrderView(number, account, book, side, price, open_quantity, executed)
 
 
 class MatchingEngine:
@@ -132,6 +125,8 @@ class MatchingEngine:
         self._max_value = UNBOUNDED if max_order_value is None else max_order_value
         self._max_quantity = UNBOUNDED if max_quantity is None else max_quantity
         self._max_price = UNBOUNDED if max_price is None else max_price
+        #: whether an Enter needs the throttle or value checks (off by default)
+        self._guarded = self._throttle.active or max_order_value is not None
         self.recorder = recorder
         self._listeners: list[Listener] = []
         self._pending: deque[_Pending] = deque()
@@ -152,13 +147,12 @@ class MatchingEngine:
         self._start_day()
 
     def _start_day(self) -> None:
-        self._index: dict[int, Order] = {}
-        self._last_order_number = 0
+        self._records: list[OrderRecord | None] = [None]  # by order number; numbers start at 1
         next_match = count(1).__next__
         self._books = {
             book_id: OrderBook(
                 book_id,
-                self._index,
+                self._records,
                 next_match,
                 post_only_cancels=self._post_only_cancels,
                 trades_kept=self._trades_kept,
@@ -167,6 +161,13 @@ class MatchingEngine:
         }
         self._halted: set[str] = set()
         self._throttle.reset()
+        self._update_tradable()
+
+    def _update_tradable(self) -> None:
+        """The books that take orders now: all but the halted ones while the market is open."""
+        self._tradable = {
+            book_id: book for book_id, book in self._books.items() if self._open and book_id not in self._halted
+        }
 
     # -- entry points ------------------------------------------------------------------------
 
@@ -248,115 +249,132 @@ class MatchingEngine:
 
     def _enter(self, command: Enter) -> list[Event]:
         account = command.account
-        book = self._books.get(command.book)
-        if book is None:
-            return [Rejected(account, RejectReason.UNKNOWN_BOOK)]
-        if not self._open:
-            return [Rejected(account, RejectReason.CLOSED)]
-        if self._halted and command.book in self._halted:
-            return [Rejected(account, RejectReason.HALTED)]
         quantity = command.quantity
-        if not 0 < quantity <= self._max_quantity:
-            return [Rejected(account, RejectReason.INVALID_QUANTITY)]
         price = command.price
-        if not 0 < price <= self._max_price:
-            return [Rejected(account, RejectReason.INVALID_PRICE)]
-        minimum = command.minimum_quantity
-        if minimum and (
-            minimum < 0
-            or minimum > quantity
-            or not (command.immediate or command.min_qty_rests)
+        book = self._tradable.get(command.book)
+        if (
+            book is None
+            or self._guarded
+            or command.minimum_quantity
+            or not 0 < quantity <= self._max_quantity
+            or not 0 < price <= self._max_price
         ):
-            return [Rejected(account, RejectReason.INVALID_MINIMUM)]
-        if self._throttle.active and self._throttle.exceeded(account):
-            return [Rejected(account, RejectReason.THROTTLED)]
-        if price * quantity > self._max_value:
-            return [Rejected(account, RejectReason.VALUE_LIMIT)]
-        self._last_order_number = number = self._last_order_number + 1
-        events: list[Event] = []
-        book.enter(
-            events, number, account, command.side, price, quantity, command.immediate,
-            minimum, command.post_only, self._stp_all or account in self._stp_accounts,
+            reason = self._entry_refusal(command)
+            if reason is not None:
+                return [Rejected(account, reason)]
+            book = self._books[command.book]
+        return book.enter(
+            len(self._records), account, command.side, price, quantity, command.immediate,
+            command.minimum_quantity, command.post_only, self._stp_all or account in self._stp_accounts,
         )  # fmt: skip
-        return events
 
-    def _live_order(self, account: str, order_number: int) -> Order | None:
-        order = self._index.get(order_number)
-        if order is None or order.account != account:
+    def _entry_refusal(self, command: Enter) -> RejectReason | None:
+        """Every check of an Enter, in the dialects' order; None if it may be entered."""
+        reason = self.entry_check(command.book)
+        if reason is not None:
+            return reason
+        quantity = command.quantity
+        price = command.price
+        minimum = command.minimum_quantity
+        if not 0 < quantity <= self._max_quantity:
+            return RejectReason.INVALID_QUANTITY
+        if not 0 < price <= self._max_price:
+            return RejectReason.INVALID_PRICE
+        if minimum and (minimum < 0 or minimum > quantity or not (command.immediate or command.min_qty_rests)):
+            return RejectReason.INVALID_MINIMUM
+        if self._throttle.active and self._throttle.exceeded(command.account):
+            return RejectReason.THROTTLED
+        if price * quantity > self._max_value:
+            return RejectReason.VALUE_LIMIT
+        return None
+
+    def _live_order(self, account: str, order_number: int) -> OrderRecord | None:
+        records = self._records
+        record = records[order_number] if 0 < order_number < len(records) else None
+        if record is None or record[ACCOUNT] != account:
             return None
-        return order
+        return record
 
     def _replace(self, command: Replace) -> list[Event]:
         account = command.account
-        order = self._live_order(account, command.order_number)
-        if order is None:
+        number = command.order_number
+        record = self._live_order(account, number)
+        if record is None:
             return []
-        book = order.book
-        if not self._open or book.id in self._halted:
+        book = self._tradable.get(record[BOOK])
+        if book is None:
             return []
         total = command.quantity_total
         price = command.price
         minimum = command.minimum_quantity
-        events: list[Event] = []
+        executed = record[EXECUTED]
         if not 0 < total <= self._max_quantity:
             reason = CancelReason.INVALID_QUANTITY
         elif not 0 < price <= self._max_price:
             reason = CancelReason.INVALID_PRICE
-        elif minimum and (
-            minimum < 0 or minimum > total or not (command.immediate or command.min_qty_rests)
-        ):
+        elif minimum and (minimum < 0 or minimum > total or not (command.immediate or command.min_qty_rests)):
             reason = CancelReason.INVALID_MINIMUM
         elif self._throttle.active and self._throttle.exceeded(account):
             reason = CancelReason.THROTTLED
-        elif price * (total - order.executed) > self._max_value:
+        elif price * (total - executed) > self._max_value:
             reason = CancelReason.VALUE_LIMIT
-        elif total < order.executed:
+        elif total < executed:
             reason = CancelReason.USER
         else:
-            self._last_order_number = number = self._last_order_number + 1
-            book.replace(
-                events, order, number, price, total, command.immediate, minimum,
+            return book.replace(
+                number, len(self._records), price, total, command.immediate, minimum,
                 command.post_only, self._stp_all or account in self._stp_accounts,
             )  # fmt: skip
-            return events
-        book.cancel(events, order, 0, reason)
-        return events
+        return book.cancel(number, 0, reason)
 
     def _cancel(self, command: Cancel) -> list[Event]:
-        order = self._live_order(command.account, command.order_number)
-        events: list[Event] = []
-        if order is not None and command.intended_open >= 0:
-            order.book.cancel(events, order, command.intended_open)
-        return events
+        number = command.order_number
+        records = self._records
+        record = records[number] if 0 < number < len(records) else None
+        if record is None or record[ACCOUNT] != command.account or command.intended_open < 0:
+            return []
+        return self._books[record[BOOK]].cancel(number, command.intended_open)
 
     def _modify(self, command: Modify) -> list[Event]:
-        order = self._live_order(command.account, command.order_number)
-        if order is None:
+        number = command.order_number
+        record = self._live_order(command.account, number)
+        if record is None:
             return []
         total = command.quantity_total
-        events: list[Event] = []
-        book = order.book
-        open_quantity = total - order.executed
-        if open_quantity > order.open:
-            if not self._open or book.id in self._halted:
+        book_id = record[BOOK]
+        book = self._books[book_id]
+        open_quantity = total - record[EXECUTED]
+        if open_quantity > record[OPEN]:
+            if book_id not in self._tradable:
                 return []
             if total > self._max_quantity:
-                book.cancel(events, order, 0, CancelReason.INVALID_QUANTITY)
-                return events
-            if order.price * open_quantity > self._max_value:
-                book.cancel(events, order, 0, CancelReason.VALUE_LIMIT)
-                return events
-        book.modify(events, order, total)
+                return book.cancel(number, 0, CancelReason.INVALID_QUANTITY)
+            if record[PRICE] * open_quantity > self._max_value:
+                return book.cancel(number, 0, CancelReason.VALUE_LIMIT)
+        return book.modify(number, total)
+
+    def _live_order_any(self, order_number: int) -> OrderRecord | None:
+        records = self._records
+        return records[order_number] if 0 < order_number < len(records) else None
+
+    def _live_numbers(self) -> list[int]:
+        return [number for number, record in enumerate(self._records) if record is not None]
+
+    def _cancel_every(self, numbers: Iterable[int], reason: CancelReason) -> list[Event]:
+        """Cancel the given live orders in order-number order."""
+        events: list[Event] = []
+        records = self._records
+        books = self._books
+        for number in sorted(numbers):
+            events += books[records[number][BOOK]].cancel(number, 0, reason)  # type: ignore[index]
         return events
 
     def _cancel_all(self, command: CancelAll) -> list[Event]:
         account = command.account
-        events: list[Event] = []
-        index = self._index
-        for number in sorted(n for n, order in index.items() if order.account == account):
-            order = index[number]
-            order.book.cancel(events, order, 0, command.reason)
-        return events
+        return self._cancel_every(
+            [number for number, record in enumerate(self._records) if record and record[ACCOUNT] == account],
+            command.reason,
+        )
 
     # -- market control ------------------------------------------------------------------------
 
@@ -364,18 +382,15 @@ class MatchingEngine:
         if self._open:
             return []
         self._open = True
+        self._update_tradable()
         return [SystemEvent(START_OF_DAY)]
 
     def _close_market(self, command: Close | Roll) -> list[Event]:
         if not self._open:
             return []
         self._open = False
-        events: list[Event] = [SystemEvent(END_OF_DAY)]
-        index = self._index
-        for number in sorted(index):
-            order = index[number]
-            order.book.cancel(events, order, 0, CancelReason.END_OF_DAY)
-        return events
+        self._update_tradable()
+        return [SystemEvent(END_OF_DAY), *self._cancel_every(self._live_numbers(), CancelReason.END_OF_DAY)]
 
     def _book_id(self, book_id: str) -> str:
         if book_id not in self._books:
@@ -387,6 +402,7 @@ class MatchingEngine:
         if book_id in self._halted:
             return []
         self._halted.add(book_id)
+        self._update_tradable()
         return [BookState(book_id, MarketState.HALTED)]
 
     def _resume(self, command: Resume) -> list[Event]:
@@ -394,6 +410,7 @@ class MatchingEngine:
         if book_id not in self._halted:
             return []
         self._halted.discard(book_id)
+        self._update_tradable()
         return [BookState(book_id, MarketState.OPEN)]
 
     def _roll(self, command: Roll) -> list[Event]:
@@ -418,7 +435,7 @@ class MatchingEngine:
     @property
     def last_order_number(self) -> int:
         """The order number handed out last today (0 before the first)."""
-        return self._last_order_number
+        return len(self._records) - 1
 
     def market_state(self) -> MarketState:
         return MarketState.OPEN if self._open else MarketState.CLOSED
@@ -454,18 +471,20 @@ class MatchingEngine:
 
     def order(self, order_number: int) -> OrderView | None:
         """The live order ``order_number``, or None."""
-        order = self._index.get(order_number)
-        return None if order is None else _view(order)
+        record = self._live_order_any(order_number)
+        return None if record is None else _view(order_number, record)
 
     def open_orders(self, account: str) -> list[OrderView]:
         """The account's live orders by order number (walks all live orders)."""
-        orders = [order for order in self._index.values() if order.account == account]
-        orders.sort(key=lambda order: order.number)
-        return [_view(order) for order in orders]
+        return [
+            _view(number, record)
+            for number, record in enumerate(self._records)
+            if record is not None and record[ACCOUNT] == account
+        ]
 
     def live_orders(self) -> int:
         """How many orders rest on all books."""
-        return len(self._index)
+        return len(self._records) - self._records.count(None)
 
 
 class _Pending:
@@ -473,9 +492,7 @@ class _Pending:
 
     __slots__ = ("events", "deferred", "done", "failure")
 
-    def __init__(
-        self, events: list[Event], deferred: defer.Deferred[list[Event]] | None, done: bool
-    ) -> None:
+    def __init__(self, events: list[Event], deferred: defer.Deferred[list[Event]] | None, done: bool) -> None:
         self.events = events
         self.deferred = deferred
         self.done = done

@@ -5,8 +5,10 @@ The gateway turns them into each dialect's outbound messages; later a market-dat
 copy are built from the same lists, so every event carries complete facts: which account and order
 it concerns, the orderbook, and the quantities and prices involved.
 
-Events are slotted dataclasses with positional fields (cheap to create on the hot path). They are
-shared by every subscriber: treat them as read-only values.
+Events are immutable ``NamedTuple`` values (they are shared by every subscriber) whose equality also
+compares the event type. The book builds them on its hot path with ``new_event(Type, (fields...))``,
+which skips the Python-level ``__new__`` of a named tuple (about 105 ns instead of 160 ns for a
+slotted dataclass or 245 ns for a plain named tuple call); anyone else calls ``Type(...)``.
 
 Field names used throughout:
 - ``account``: the account the event belongs to (it goes to that account's stream).
@@ -18,8 +20,8 @@ Field names used throughout:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, NamedTuple
 
 
 class RejectReason(StrEnum):
@@ -60,6 +62,18 @@ class MarketState(StrEnum):
     HALTED = "halted"
 
 
+#: ``new_event(EventType, (field, ...))`` builds an event from a tuple of all its fields, fast.
+new_event = tuple.__new__
+
+
+def _eq(self: tuple[Any, ...], other: object) -> bool:
+    return type(self) is type(other) and tuple.__eq__(self, other)  # type: ignore[arg-type]
+
+
+def _ne(self: tuple[Any, ...], other: object) -> bool:
+    return not _eq(self, other)
+
+
 #: Order states of Accepted and Replaced: live on the book (or still trading) or dead at once.
 LIVE = "L"
 DEAD = "D"
@@ -71,8 +85,7 @@ START_OF_DAY = "S"
 END_OF_DAY = "E"
 
 
-@dataclass(slots=True)
-class Accepted:
+class Accepted(NamedTuple):
     """An Enter was accepted as ``order_number``.
 
     ``quantity`` is the quantity entered (not what is left after entry matching). ``state`` is
@@ -90,17 +103,23 @@ class Accepted:
     quantity: int
     state: str
 
+    __eq__ = _eq
+    __ne__ = _ne
+    __hash__ = tuple.__hash__
 
-@dataclass(slots=True)
-class Rejected:
+
+class Rejected(NamedTuple):
     """An Enter was refused; no order number was used."""
 
     account: str
     reason: RejectReason
 
+    __eq__ = _eq
+    __ne__ = _ne
+    __hash__ = tuple.__hash__
 
-@dataclass(slots=True)
-class Replaced:
+
+class Replaced(NamedTuple):
     """A Replace took ``previous_order_number`` off the book and entered it as ``order_number``.
 
     ``open_quantity`` is the new version's open quantity (new total minus executed so far), at the
@@ -117,9 +136,12 @@ class Replaced:
     open_quantity: int
     state: str
 
+    __eq__ = _eq
+    __ne__ = _ne
+    __hash__ = tuple.__hash__
 
-@dataclass(slots=True)
-class Canceled:
+
+class Canceled(NamedTuple):
     """``decrement`` shares of the order were canceled; the order stays live with the rest, if any."""
 
     account: str
@@ -128,9 +150,12 @@ class Canceled:
     decrement: int
     reason: CancelReason
 
+    __eq__ = _eq
+    __ne__ = _ne
+    __hash__ = tuple.__hash__
 
-@dataclass(slots=True)
-class SelfTradePrevented:
+
+class SelfTradePrevented(NamedTuple):
     """The incoming order's remainder was canceled because it would have traded with its own account.
 
     ``decrement`` is the canceled remainder, ``quantity_prevented`` the would-be fill size
@@ -146,9 +171,12 @@ class SelfTradePrevented:
     price: int
     liquidity: str
 
+    __eq__ = _eq
+    __ne__ = _ne
+    __hash__ = tuple.__hash__
 
-@dataclass(slots=True)
-class Executed:
+
+class Executed(NamedTuple):
     """``quantity`` of the order traded at ``price``.
 
     Both sides of a fill get one event each with the same ``match_number``: the resting side first
@@ -163,9 +191,12 @@ class Executed:
     liquidity: str
     match_number: int
 
+    __eq__ = _eq
+    __ne__ = _ne
+    __hash__ = tuple.__hash__
 
-@dataclass(slots=True)
-class Modified:
+
+class Modified(NamedTuple):
     """A Modify set the order's open quantity; ``kept_priority`` is False when it moved to the back."""
 
     account: str
@@ -175,27 +206,40 @@ class Modified:
     open_quantity: int
     kept_priority: bool
 
+    __eq__ = _eq
+    __ne__ = _ne
+    __hash__ = tuple.__hash__
 
-@dataclass(slots=True)
-class SystemEvent:
+
+class SystemEvent(NamedTuple):
     """Start (``START_OF_DAY``) or end (``END_OF_DAY``) of the trading day; for every account."""
 
     code: str
 
+    __eq__ = _eq
+    __ne__ = _ne
+    __hash__ = tuple.__hash__
 
-@dataclass(slots=True)
-class BookState:
+
+class BookState(NamedTuple):
     """An orderbook was halted (``MarketState.HALTED``) or resumed (``MarketState.OPEN``)."""
 
     book: str
     state: MarketState
 
+    __eq__ = _eq
+    __ne__ = _ne
+    __hash__ = tuple.__hash__
 
-@dataclass(slots=True)
-class DayRolled:
+
+class DayRolled(NamedTuple):
     """A new trading day (``day`` counts from 1): books, order and match numbers start afresh."""
 
     day: int
+
+    __eq__ = _eq
+    __ne__ = _ne
+    __hash__ = tuple.__hash__
 
 
 Event = (

@@ -21,9 +21,7 @@ class Throttle:
     False when no account has a limit, so the engine can skip the check on the hot path.
     """
 
-    def __init__(
-        self, clock: Clock | None, default: int | None, per_account: Mapping[str, int | None]
-    ) -> None:
+    def __init__(self, clock: Clock | None, default: int | None, per_account: Mapping[str, int | None]) -> None:
         self._default = default
         self._per_account = dict(per_account)
         self.active = default is not None or any(v is not None for v in self._per_account.values())

@@ -281,6 +281,15 @@ class RegistryTests(unittest.TestCase):
         self.assertIs(get_dialect("nasdaq42"), nasdaq42.DIALECT)
         self.assertRaises(CodecError, get_dialect, "ouch50")
 
+    def test_orderbook_ids(self) -> None:
+        self.assertEqual(get_dialect("jnx").orderbook_id(7203), "7203")
+        self.assertEqual(get_dialect("jnx").orderbook_id("130A"), "130A")
+        self.assertEqual(get_dialect("nasdaq42").orderbook_id("AAPL"), "AAPL")
+        self.assertEqual(get_dialect("nasdaq42").orderbook_field.name, "stock")
+        with self.assertRaises(CodecError) as caught:
+            get_dialect("jnx").orderbook_id(72030)
+        self.assertEqual(caught.exception.field, "orderbook_id")
+
     def test_error_hierarchy(self) -> None:
         self.assertTrue(issubclass(UnsupportedMessage, CodecError))
         self.assertTrue(issubclass(CodecError, ValueError))

@@ -40,6 +40,7 @@ class Dialect:
         unsupported_inbound: Iterable[type[Message]] = (),
         enter_reject_reason: Callable[[Any, Any], str | None],
         replace_cancel_reason: Callable[[Any], str | None],
+        orderbook_field: str,
         market_price_ticks: int | None = None,
     ) -> None:
         self.name = name
@@ -51,6 +52,8 @@ class Dialect:
         self.inbound_types: Mapping[str, type[Message]] = {c.message_type: c for c in inbound}
         self.outbound_types: Mapping[str, type[Message]] = {c.message_type: c for c in outbound}
         self.unsupported_inbound_types: Mapping[str, type[Message]] = {c.message_type: c for c in unsupported_inbound}
+        enter = self.inbound_types["O"]
+        self.orderbook_field: Field = next(f for f in enter.FIELDS if f.name == orderbook_field)
         everything_inbound = (*self.inbound_types.values(), *self.unsupported_inbound_types.values())
         self.max_inbound_length = max(c.SIZE for c in everything_inbound)
         self._enter_reject_reason = enter_reject_reason
@@ -178,6 +181,10 @@ class Dialect:
         if ticks == self.market_price_ticks:
             return "MKT"
         return convert.format_price(ticks, self.price_scale)
+
+    def orderbook_id(self, value: str | int) -> str:
+        """An orderbook id from a script, form or config as messages hold it (JNX 7203 -> "7203")."""
+        return convert.to_alpha(value, self.orderbook_field.width, self.orderbook_field.name)
 
     def field_value(self, field: Field, value: Any) -> int | str:
         """Convert one script or form value to what a message holds in `field`.

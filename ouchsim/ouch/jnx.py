@@ -240,4 +240,5 @@ DIALECT = Dialect(
     outbound=OUTBOUND_MESSAGES,
     enter_reject_reason=enter_reject_reason,
     replace_cancel_reason=replace_cancel_reason,
+    orderbook_field="orderbook_id",
 )

@@ -332,5 +332,6 @@ DIALECT = Dialect(
     unsupported_inbound=UNSUPPORTED_INBOUND_MESSAGES,
     enter_reject_reason=enter_reject_reason,
     replace_cancel_reason=replace_cancel_reason,
+    orderbook_field="stock",
     market_price_ticks=MARKET_PRICE,
 )

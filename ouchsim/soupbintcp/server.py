@@ -91,11 +91,14 @@ class SoupServerProtocol(Int16StringReceiver):
             self.factory.application.connection_lost(account, remaining)
 
     def dataReceived(self, data: bytes) -> None:
+        if self._closing:
+            return  # after an error or a logout nothing the peer sends matters: drop it unbuffered
         if self.account is not None:
             self._peer_timer.touch()
         super().dataReceived(data)
 
     def lengthLimitExceeded(self, length: int) -> None:
+        self._unprocessed = b""
         self.protocol_error(f"packet of {length} bytes is longer than any packet allowed")
 
     # -- packets in -----------------------------------------------------------------------
@@ -218,6 +221,9 @@ class SoupServerProtocol(Int16StringReceiver):
         if self.account is None:
             self.protocol_error("logout request before login")
             return
+        if len(packet) != 1:
+            self.protocol_error(f"logout request of {len(packet)} bytes")
+            return
         self.log.info("{account} logged out", account=self.account)
         self._close()
 
@@ -281,7 +287,9 @@ class SoupServerProtocol(Int16StringReceiver):
 
     # -- errors and closing ---------------------------------------------------------------
     def protocol_error(self, problem: str) -> None:
-        """Debug packet naming the problem, one log line, close."""
+        """Debug packet naming the problem, one log line, close (once: later problems are moot)."""
+        if self._closing:
+            return
         self.log.warn(
             "protocol error from {peer} ({account}): {problem}; closing",
             peer=self.peer, account=self.account or "not logged in", problem=problem,
@@ -300,10 +308,13 @@ class SoupServerProtocol(Int16StringReceiver):
         self._close()
 
     def _close(self) -> None:
+        """Close once the output is flushed; a peer that reads none of it for stuck_timeout is aborted."""
         self._closing = True
         self._heartbeat.stop()
         self._peer_timer.stop()
         self._login_timer.stop()
+        if not self._stuck_timer.running:
+            self._stuck_timer.start()
         self.transport.loseConnection()
 
 

@@ -1,0 +1,324 @@
+"""Wire-level helpers for the hardening tests: raw frames, a blocking socket client, test configs.
+
+The raw client speaks SoupBinTCP byte by byte (no ouchsim client code), so a test can send
+exactly the malformed thing it means to, and can stop reading, half-send or reset at will.
+"""
+
+from __future__ import annotations
+
+import configparser
+import socket
+import struct
+import tempfile
+import time
+from pathlib import Path
+
+from twisted.internet import task
+from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionDone
+from twisted.internet.testing import StringTransport
+from twisted.logger import formatEvent, globalLogPublisher
+from twisted.python.failure import Failure
+
+from ouchsim.config import Account, Settings
+from ouchsim.ouch import jnx, nasdaq42
+from ouchsim.soupbintcp import LoginRequest, packets
+from ouchsim.venue import Venue
+
+REPO = Path(__file__).resolve().parent.parent
+
+#: Packet types the server may send before a successful login (spec/soupbintcp.md).
+PRE_LOGIN_TYPES = frozenset(b"+AJH")
+
+
+def frame(packet_type: bytes, payload: bytes = b"") -> bytes:
+    return packets.frame(packet_type, payload)
+
+
+def login_frame(user: str = "TRADE1", password: str = "secret1", session: str = "", sequence: int = 0) -> bytes:
+    return frame(b"L", LoginRequest(user, password, session, sequence).encode())
+
+
+def unsequenced(payload: bytes) -> bytes:
+    return packets.unsequenced_frame(payload)
+
+
+def split_frames(data: bytes) -> tuple[list[bytes], bytes]:
+    """Whole packets (type byte + payload) in `data`, and the incomplete rest."""
+    frames = []
+    offset = 0
+    while len(data) - offset >= 2:
+        (length,) = struct.unpack_from(">H", data, offset)
+        if len(data) - offset - 2 < length:
+            break
+        frames.append(data[offset + 2 : offset + 2 + length])
+        offset += 2 + length
+    return frames, data[offset:]
+
+
+def jnx_enter(token: int, side: str = "B", quantity: int = 100, price: int = 25000, book: str = "7203",
+              tif: int = 99999, **changes: object) -> jnx.EnterOrder:
+    message = jnx.EnterOrder(token, "REF", side, quantity, book, "DAY", price, tif, 0, " ", "A", 0, "1", "1")
+    return message.replace(**changes) if changes else message
+
+
+def nasdaq_enter(token: str, side: str = "B", shares: int = 100, price: int = 1_500_000, stock: str = "AAPL",
+                 tif: int = 99999, **changes: object) -> nasdaq42.EnterOrder:
+    message = nasdaq42.EnterOrder(token, side, shares, stock, price, tif, "", "Y", "A", "N", 0, "N", "R")
+    return message.replace(**changes) if changes else message
+
+
+class RawClient:
+    """A blocking TCP connection to the server with frame-level helpers."""
+
+    def __init__(self, port: int, timeout: float = 5.0, receive_buffer: int | None = None) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if receive_buffer is not None:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        self.sock.settimeout(timeout)
+        self.sock.connect(("127.0.0.1", port))
+        self.buffer = b""
+        self.closed = False
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def login(self, user: str = "TRADE1", password: str = "secret1", sequence: int = 0) -> bytes:
+        """Log in; return the first packet of the answer (Login Accepted or Rejected)."""
+        self.send(login_frame(user, password, sequence=sequence))
+        for packet in self.frames_until(lambda p: p[:1] in (b"A", b"J")):
+            if packet[:1] in (b"A", b"J"):
+                return packet
+        raise AssertionError("no login answer")
+
+    def read_some(self, timeout: float) -> bool:
+        """Read what arrives within `timeout` s into the buffer; False once the server closed."""
+        if self.closed:
+            return False
+        self.sock.settimeout(timeout)
+        try:
+            data = self.sock.recv(65536)
+        except TimeoutError:
+            return True
+        except ConnectionResetError:
+            data = b""
+        if not data:
+            self.closed = True
+            return False
+        self.buffer += data
+        return True
+
+    def take(self) -> list[bytes]:
+        frames, self.buffer = split_frames(self.buffer)
+        return frames
+
+    def frames_until(self, done, timeout: float = 5.0) -> list[bytes]:
+        """Packets read until one satisfies `done` (or the server closes, or time runs out)."""
+        deadline = time.monotonic() + timeout
+        seen: list[bytes] = []
+        while time.monotonic() < deadline:
+            seen += self.take()
+            if any(done(packet) for packet in seen):
+                return seen
+            if not self.read_some(min(0.2, max(deadline - time.monotonic(), 0.01))):
+                return seen + self.take()
+        return seen
+
+    def sequenced(self, count: int, timeout: float = 5.0) -> list[bytes]:
+        """Wait for `count` Sequenced Data payloads; return every payload read meanwhile."""
+        got: list[bytes] = []
+        deadline = time.monotonic() + timeout
+        while len(got) < count and time.monotonic() < deadline:
+            got += [p[1:] for p in self.take() if p[:1] == b"S"]
+            if len(got) < count and not self.read_some(0.2):
+                break
+        got += [p[1:] for p in self.take() if p[:1] == b"S"]
+        return got
+
+    def wait_closed(self, timeout: float = 5.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.read_some(0.2):
+                return True
+        return False
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def reset(self) -> None:
+        """Close with a TCP reset (SO_LINGER 0), as a killed process or a dropped link would."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.sock.close()
+
+
+def write_config(changes: dict[str, dict[str, str]] | None = None, directory: str | None = None) -> str:
+    """A copy of the shipped config.ini with some keys changed; returns its path."""
+    parser = configparser.ConfigParser(inline_comment_prefixes=(";", "#"))
+    parser.read(REPO / "config.ini", encoding="utf-8")
+    for section, keys in (changes or {}).items():
+        if not parser.has_section(section):
+            parser.add_section(section)
+        for key, value in keys.items():
+            parser[section][key] = value
+    path = Path(directory or tempfile.mkdtemp(prefix="ouchsim-config-")) / "config.ini"
+    with open(path, "w", encoding="utf-8") as handle:
+        parser.write(handle)
+    return str(path)
+
+
+def trade_check(port: int, dialect: str = "jnx", token: int = 1_000_000) -> None:
+    """TRADE1 buys from TRADE2 on a live server; both see Accepted and Executed (or AssertionError)."""
+    codec = jnx.DIALECT if dialect == "jnx" else nasdaq42.DIALECT
+    if dialect == "jnx":
+        buy, sell = jnx_enter(token, "B", 10, 30000), jnx_enter(token, "S", 10, 30000)
+    else:
+        buy, sell = nasdaq_enter(f"CHKB{token}", "B", 10, 1_600_000), nasdaq_enter(f"CHKS{token}", "S", 10, 1_600_000)
+    buyer, seller = _logged_in(port, "TRADE1", "secret1"), _logged_in(port, "TRADE2", "secret2")
+    try:
+        buyer.send(unsequenced(codec.encode_inbound(buy)))
+        first = [codec.decode_outbound(p) for p in buyer.sequenced(1)]
+        assert [m.message_type for m in first] == ["A"], first
+        seller.send(unsequenced(codec.encode_inbound(sell)))
+        sells = [codec.decode_outbound(p) for p in seller.sequenced(2)]
+        buys = [codec.decode_outbound(p) for p in buyer.sequenced(1)]
+        assert [m.message_type for m in sells] == ["A", "E"], sells
+        assert [m.message_type for m in buys] == ["E"], buys
+        assert buys[0].match_number == sells[1].match_number
+    finally:
+        buyer.send(packets.LOGOUT_FRAME)
+        seller.send(packets.LOGOUT_FRAME)
+        buyer.wait_closed()
+        seller.wait_closed()
+        buyer.close()
+        seller.close()
+
+
+def _logged_in(port: int, user: str, password: str, attempts: int = 20) -> RawClient:
+    """Log in from the next sequence number; retry while an earlier connection is still being closed."""
+    for _ in range(attempts):
+        client = RawClient(port)
+        answer = client.login(user, password, sequence=0)
+        if answer[:1] == b"A":
+            return client
+        client.close()
+        time.sleep(0.1)
+    raise AssertionError(f"{user} could not log in: {answer!r}")
+
+
+def assert_clean_log(text: str) -> None:
+    """The server's log holds no traceback and no unhandled error."""
+    for marker in ("Traceback", "Unhandled Error", "Unhandled error"):
+        assert marker not in text, f"{marker} in the server log:\n{text[-4000:]}"
+
+
+# -- in process: a Venue on task.Clock, connections over StringTransport ---------------------------
+
+#: 2026-11-26 09:00:00 in Tokyo (00:00:00 UTC): a trading morning.
+START = 1795651200.0
+
+
+class StrictTransport(StringTransport):
+    """A StringTransport that keeps what was written after the server started closing."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.late_writes: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if self.disconnecting:
+            self.late_writes.append(data)
+        super().write(data)
+
+
+class Connection:
+    """One SoupServerProtocol over a StringTransport; `frames()` takes what the server sent."""
+
+    def __init__(self, protocol, transport) -> None:
+        self.protocol = protocol
+        self.transport = transport
+
+    def feed(self, data: bytes) -> None:
+        self.protocol.dataReceived(data)
+
+    def send(self, payload: bytes) -> None:
+        self.feed(unsequenced(payload))
+
+    def frames(self) -> list[bytes]:
+        frames, rest = split_frames(self.transport.value())
+        assert rest == b"", f"the server wrote a partial frame: {rest!r}"
+        self.transport.clear()
+        return frames
+
+    @property
+    def closing(self) -> bool:
+        return bool(self.transport.disconnecting)
+
+    def lose(self) -> None:
+        """The connection is gone (what the reactor does once a close completes)."""
+        self.protocol.connectionLost(Failure(ConnectionDone()))
+
+
+class InProcessVenue:
+    """A Venue with three traders, for session tests without sockets."""
+
+    ACCOUNTS = {"TRADE1": "secret1", "TRADE2": "secret2", "TRADE3": "secret3"}
+
+    def __init__(self, dialect: str = "jnx", **changes: object) -> None:
+        self.clock = task.Clock()
+        self.clock.advance(START)
+        settings = Settings.default()
+        accounts = dict(settings.accounts)
+        accounts["TRADE3"] = Account("TRADE3", "secret3", firm=3, nasdaq_firm="THRE")
+        self.settings = settings.replace(dialect=dialect, accounts=accounts, **changes)
+        self.venue = Venue(self.settings, self.clock)
+        self.dialect = self.venue.dialect
+
+    def connect(self) -> Connection:
+        transport = StrictTransport(peerAddress=IPv4Address("TCP", "127.0.0.1", 40000))
+        protocol = self.venue.soup_factory.buildProtocol(None)
+        protocol.makeConnection(transport)
+        return Connection(protocol, transport)
+
+    def login(self, user: str = "TRADE1") -> Connection:
+        connection = self.connect()
+        connection.feed(login_frame(user, self.ACCOUNTS[user], sequence=0))
+        answer = connection.frames()
+        assert answer and answer[0][:1] == b"A", answer
+        return connection
+
+    def decode(self, frames: list[bytes]) -> list:
+        assert all(f[:1] == b"S" for f in frames), frames
+        return [self.dialect.decode_outbound(f[1:]) for f in frames]
+
+    def enter(self, token: int, side: str = "B", quantity: int = 100, high: bool = False, **changes) -> bytes:
+        """An Enter Order of the active dialect, encoded (token: an int, also for NASDAQ).
+
+        Prices: 2500.0 (JNX) or $150.00 (NASDAQ); `high=True` gives 3000.0 or $160.00.
+        """
+        if self.dialect.name == "jnx":
+            message = jnx_enter(token, side, quantity, 30000 if high else 25000, **changes)
+        else:
+            message = nasdaq_enter(f"T{token}", side, quantity, 1_600_000 if high else 1_500_000, **changes)
+        return self.dialect.encode_inbound(message)
+
+
+class LogCapture:
+    """Log events of ouchsim's loggers while installed (`events`, `lines()`)."""
+
+    def __init__(self) -> None:
+        self.events: list[dict] = []
+
+    def __call__(self, event: dict) -> None:
+        if str(event.get("log_namespace", "")).startswith("ouchsim"):
+            self.events.append(event)
+
+    def install(self, test) -> LogCapture:
+        globalLogPublisher.addObserver(self)
+        test.addCleanup(globalLogPublisher.removeObserver, self)
+        return self
+
+    def lines(self) -> list[str]:
+        return [formatEvent(event) for event in self.events]
+
+    def clear(self) -> None:
+        self.events.clear()

@@ -322,3 +322,50 @@ class LogCapture:
 
     def clear(self) -> None:
         self.events.clear()
+
+
+class SessionChecks:
+    """Mixin for TestCases: two bystander sessions (TRADE2, TRADE3) on an InProcessVenue.
+
+    `bystanders_unaffected()` checks that nothing reached them and that they still trade.
+    """
+
+    dialect = "jnx"
+
+    def setUp(self) -> None:
+        self.v = InProcessVenue(self.dialect)
+        self.log = LogCapture().install(self)
+        self.resting = self.v.login("TRADE2")
+        self.other = self.v.login("TRADE3")
+        self.resting.frames()
+        self.other.frames()
+        self.next_token = 900
+        self.log.clear()
+
+    def advance(self, seconds: int) -> None:
+        """Let time pass a second at a time while the bystanders send heartbeats."""
+        for _ in range(seconds):
+            self.v.clock.advance(1)
+            for bystander in (self.resting, self.other):
+                bystander.feed(packets.CLIENT_HEARTBEAT_FRAME)
+                bystander.frames()
+
+    def bystanders_unaffected(self) -> None:
+        """Nothing reached the other sessions, they are open, and they still trade with each other."""
+        self.assertEqual(self.resting.frames(), [])
+        self.assertEqual(self.other.frames(), [])
+        self.assertFalse(self.resting.closing or self.other.closing)
+        self.next_token += 1
+        self.resting.send(self.v.enter(self.next_token, "S", 10, high=True))
+        self.other.send(self.v.enter(self.next_token, "B", 10, high=True))
+        self.assertEqual([m.message_type for m in self.v.decode(self.resting.frames())], ["A", "E"])
+        self.assertEqual([m.message_type for m in self.v.decode(self.other.frames())], ["A", "E"])
+
+    def closed_with_debug(self, connection, words: str) -> None:
+        frames = connection.frames()
+        self.assertEqual(len(frames), 1, frames)
+        self.assertEqual(frames[0][:1], b"+")
+        self.assertIn(words, frames[0].decode())
+        self.assertTrue(connection.closing)
+        self.assertEqual(len(self.log.events), 1, self.log.lines())
+        self.assertIn(words, self.log.lines()[0])

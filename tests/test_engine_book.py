@@ -414,9 +414,12 @@ class ModifyTests(BookTestCase):
 
 
 class SelfTradeTests(BookTestCase):
+    def setUp(self) -> None:
+        self.book = OrderBook(BOOK, self_trade_prevention={"A"})
+
     def test_blocked_before_any_fill(self) -> None:
         self.enter("A", "S", 100, 3)
-        events = self.enter("A", "B", 101, 10, prevent_self_trade=True)
+        events = self.enter("A", "B", 101, 10)
         self.assertEqual(
             events,
             [Accepted("A", 2, BOOK, "B", 101, 10, LIVE), SelfTradePrevented("A", 2, BOOK, 10, 3, 100, REMOVED)],
@@ -426,7 +429,7 @@ class SelfTradeTests(BookTestCase):
 
     def test_blocked_immediate_order_is_accepted_live(self) -> None:
         self.enter("A", "S", 100, 30)
-        events = self.enter("A", "B", 100, 10, immediate=True, prevent_self_trade=True)
+        events = self.enter("A", "B", 100, 10, immediate=True)
         self.assertEqual(
             events,
             [Accepted("A", 2, BOOK, "B", 100, 10, LIVE), SelfTradePrevented("A", 2, BOOK, 10, 10, 100, REMOVED)],
@@ -436,7 +439,7 @@ class SelfTradeTests(BookTestCase):
         self.enter("C", "S", 100, 3)  # 1
         self.enter("A", "S", 100, 3)  # 2 own
         self.enter("C", "S", 100, 3)  # 3
-        events = self.enter("A", "B", 100, 10, prevent_self_trade=True)
+        events = self.enter("A", "B", 100, 10)
         self.assertEqual(
             events,
             [
@@ -449,6 +452,7 @@ class SelfTradeTests(BookTestCase):
         self.assertEqual(self.side("S"), [(2, 100, 3), (3, 100, 3)])
 
     def test_off_trades_with_itself(self) -> None:
+        self.book = OrderBook(BOOK)
         self.enter("A", "S", 100, 3)
         events = self.enter("A", "B", 100, 3)
         self.assertEqual(
@@ -458,13 +462,13 @@ class SelfTradeTests(BookTestCase):
     def test_minimum_counts_up_to_the_own_order(self) -> None:
         self.enter("C", "S", 100, 3)
         self.enter("A", "S", 100, 30)
-        events = self.enter("A", "B", 100, 10, immediate=True, minimum=5, prevent_self_trade=True)
+        events = self.enter("A", "B", 100, 10, immediate=True, minimum=5)
         self.assertEqual(events, [Accepted("A", 3, BOOK, "B", 100, 10, DEAD)])
 
     def test_replace_blocked(self) -> None:
         self.enter("A", "S", 101, 3)  # 1
         self.enter("A", "B", 100, 5)  # 2
-        events = self.replace(2, 101, 5, prevent_self_trade=True)
+        events = self.replace(2, 101, 5)
         self.assertEqual(
             events,
             [Replaced("A", 3, 2, BOOK, "B", 101, 5, LIVE), SelfTradePrevented("A", 3, BOOK, 5, 3, 101, REMOVED)],

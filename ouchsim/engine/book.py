@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from itertools import count
 from typing import NamedTuple
 
@@ -87,6 +87,8 @@ class OrderBook:
     ``len(records)`` as the next number). ``next_match`` hands out match numbers
     (day-unique across books: share one counter). ``post_only_cancels``: a post-only order that
     would trade is Accepted live and then Canceled post-only (NASDAQ) instead of Accepted dead (JNX).
+    ``self_trade_prevention``: False (off), True (every account) or the accounts whose incoming
+    orders do not trade with their own resting orders.
 
     Order commands take order numbers that must be live on this book (the engine checks).
     """
@@ -98,10 +100,17 @@ class OrderBook:
         next_match: Callable[[], int] | None = None,
         *,
         post_only_cancels: bool = False,
+        self_trade_prevention: bool | Collection[str] = False,
         trades_kept: int = 100,
     ) -> None:
         self.id = book_id
         self.post_only_cancels = post_only_cancels
+        if isinstance(self_trade_prevention, bool):
+            self._stp_all = self_trade_prevention
+            self._stp_accounts: frozenset[str] = frozenset()
+        else:
+            self._stp_all = False
+            self._stp_accounts = frozenset(self_trade_prevention)
         self.records: list[OrderRecord | None] = [None] if records is None else records
         self._next_match = next_match if next_match is not None else count(1).__next__
         self._bids: dict[int, Level] = {}
@@ -123,7 +132,6 @@ class OrderBook:
         immediate: bool = False,
         minimum: int = 0,
         post_only: bool = False,
-        prevent_self_trade: bool = False,
     ) -> list[Event]:
         """Enter a new order as ``number`` (side ``"B"`` or ``"S"``)."""
         if side == "B":
@@ -135,12 +143,7 @@ class OrderBook:
             crosses = opposite and price <= opposite[-1]
             levels, prices = self._asks, self._ask_prices
         if crosses or minimum or post_only:
-            events: list[Event] = []
-            self._place(
-                events, number, None, account, side, price, quantity, 0,
-                immediate, minimum, post_only, prevent_self_trade,
-            )  # fmt: skip
-            return events
+            return self._place(number, None, account, side, price, quantity, 0, immediate, minimum, post_only)
         # The common case, inline: a day order that does not cross rests at once.
         if immediate:
             self._put(number, None)
@@ -171,7 +174,6 @@ class OrderBook:
         immediate: bool = False,
         minimum: int = 0,
         post_only: bool = False,
-        prevent_self_trade: bool = False,
     ) -> list[Event]:
         """Take the order off the book and enter its new version as ``number``.
 
@@ -179,7 +181,7 @@ class OrderBook:
         zero it is Replaced dead, above zero the new version goes to the back of its price level
         and may trade.
         """
-        account, side, _, _, executed, _ = self._record(order_number)
+        account, side, _, _, executed, _ = self.records[order_number]  # type: ignore[misc]
         open_quantity = quantity_total - executed
         if open_quantity < 0:
             return self.cancel(order_number)
@@ -187,23 +189,21 @@ class OrderBook:
         if not open_quantity:
             self._put(number, None)
             return [Replaced(account, number, order_number, self.id, side, price, 0, DEAD)]
-        events: list[Event] = []
-        self._place(
-            events, number, order_number, account, side, price, open_quantity, executed,
-            immediate, minimum, post_only, prevent_self_trade,
+        return self._place(
+            number, order_number, account, side, price, open_quantity, executed,
+            immediate, minimum, post_only,
         )  # fmt: skip
-        return events
 
     def cancel(self, order_number: int, intended_open: int = 0, reason: CancelReason = _USER) -> list[Event]:
         """Cancel the order down to ``intended_open`` (0 = all), keeping its time priority.
 
-        An intended size at or above the open quantity does nothing.
+        An intended size at or above the open quantity (or below zero) does nothing.
         """
         records = self.records
         account, side, price, open_quantity, executed, book = records[order_number]  # type: ignore[misc]
         level = (self._bids if side == "B" else self._asks)[price]
         if intended_open:
-            if intended_open >= open_quantity:
+            if not 0 < intended_open < open_quantity:
                 return []
             decrement = open_quantity - intended_open
             records[order_number] = (account, side, price, intended_open, executed, book)
@@ -225,7 +225,7 @@ class OrderBook:
         Fewer or equal keeps time priority; more moves it to the back of its level; at or below
         the executed quantity cancels it (reason user).
         """
-        account, side, price, open_quantity, executed, book = self._record(order_number)
+        account, side, price, open_quantity, executed, book = self.records[order_number]  # type: ignore[misc]
         new_open = quantity_total - executed
         if new_open <= 0:
             return self.cancel(order_number)
@@ -279,7 +279,6 @@ class OrderBook:
 
     def _place(
         self,
-        events: list[Event],
         number: int,
         previous: int | None,
         account: str,
@@ -290,55 +289,41 @@ class OrderBook:
         immediate: bool,
         minimum: int,
         post_only: bool,
-        prevent_self_trade: bool,
-    ) -> None:
+    ) -> list[Event]:
         """Acknowledge (Accepted, or Replaced when ``previous`` is set), then trade, rest or cancel."""
-        self._put(number, None)
+        book = self.id
         buy = side == "B"
         if buy:
             crosses = bool(self._ask_prices) and price >= self._ask_prices[0]
         else:
             crosses = bool(self._bid_prices) and price <= self._bid_prices[-1]
+        rests = not immediate
+        post_only_cancel = False
         if crosses:
+            prevent_self_trade = self._stp_all or account in self._stp_accounts
             if post_only:
-                if self.post_only_cancels:
-                    self._ack(events, number, previous, account, side, price, quantity, LIVE)
-                    events.append(Canceled(account, number, self.id, quantity, _POST_ONLY))
-                else:
-                    self._ack(events, number, previous, account, side, price, quantity, DEAD)
-                return
-            if minimum and self._available(buy, price, minimum, account, prevent_self_trade) < minimum:
+                crosses = rests = False
+                post_only_cancel = self.post_only_cancels
+            elif minimum and self._available(buy, price, minimum, account, prevent_self_trade) < minimum:
                 crosses = False
-        if not crosses:
-            if immediate:
-                self._ack(events, number, previous, account, side, price, quantity, DEAD)
-            else:
-                self._ack(events, number, previous, account, side, price, quantity, LIVE)
-                self._rest(number, account, side, price, quantity, executed)
-            return
-        self._ack(events, number, previous, account, side, price, quantity, LIVE)
-        remaining = self._take(events, number, account, buy, price, quantity, prevent_self_trade)
-        if remaining:
-            if immediate:
-                events.append(Canceled(account, number, self.id, remaining, _IMMEDIATE))
-            else:
-                self._rest(number, account, side, price, remaining, executed + quantity - remaining)
-
-    def _ack(
-        self,
-        events: list[Event],
-        number: int,
-        previous: int | None,
-        account: str,
-        side: str,
-        price: int,
-        quantity: int,
-        state: str,
-    ) -> None:
+        state = LIVE if crosses or rests or post_only_cancel else DEAD
         if previous is None:
-            events.append(new_event(Accepted, (account, number, self.id, side, price, quantity, state)))
+            events = [new_event(Accepted, (account, number, book, side, price, quantity, state))]
         else:
-            events.append(new_event(Replaced, (account, number, previous, self.id, side, price, quantity, state)))
+            events = [new_event(Replaced, (account, number, previous, book, side, price, quantity, state))]
+        if post_only_cancel:
+            events.append(new_event(Canceled, (account, number, book, quantity, _POST_ONLY)))
+        elif crosses:
+            remaining = self._take(events, number, account, buy, price, quantity, prevent_self_trade)
+            if remaining and immediate:
+                events.append(new_event(Canceled, (account, number, book, remaining, _IMMEDIATE)))
+            executed += quantity - remaining
+            quantity = remaining
+        if rests and quantity:
+            self._rest(number, account, side, price, quantity, executed)
+        else:
+            self._put(number, None)
+        return events
 
     def _take(
         self,
@@ -443,11 +428,11 @@ class OrderBook:
         level.append(number)
         level.count += 1
         level.quantity += quantity
-        self.records[number] = (account, side, price, quantity, executed, self.id)
+        self._put(number, (account, side, price, quantity, executed, self.id))
 
     def _remove(self, number: int) -> None:
         """Take a live order off the book in O(1): its number stays in the deque, dead."""
-        _, side, price, open_quantity, _, _ = self._record(number)
+        _, side, price, open_quantity, _, _ = self.records[number]  # type: ignore[misc]
         self.records[number] = None
         if self._stale:
             self._stale.pop(number, None)
@@ -473,12 +458,6 @@ class OrderBook:
         if self._stale:
             for live_number in live:
                 self._stale.pop(live_number, None)
-
-    def _record(self, number: int) -> OrderRecord:
-        record = self.records[number]
-        if record is None:
-            raise KeyError(f"order {number} is not live")
-        return record
 
     def _put(self, number: int, record: OrderRecord | None) -> None:
         """Store a record at ``number``, growing the list when the number is new."""

@@ -115,18 +115,17 @@ class MatchingEngine:
         self._book_ids = tuple(dict.fromkeys(books))
         self._post_only_cancels = post_only_cancels
         self._trades_kept = trades_kept
-        if self_trade_prevention is True or self_trade_prevention is False:
-            self._stp_all = self_trade_prevention
-            self._stp_accounts: frozenset[str] = frozenset()
-        else:
-            self._stp_all = False
-            self._stp_accounts = frozenset(self_trade_prevention)
+        self._self_trade_prevention = (
+            self_trade_prevention if isinstance(self_trade_prevention, bool) else frozenset(self_trade_prevention)
+        )
         self._throttle = Throttle(clock, throttle, account_throttles or {})
         self._max_value = UNBOUNDED if max_order_value is None else max_order_value
         self._max_quantity = UNBOUNDED if max_quantity is None else max_quantity
         self._max_price = UNBOUNDED if max_price is None else max_price
-        #: whether an Enter needs the throttle or value checks (off by default)
-        self._guarded = self._throttle.active or max_order_value is not None
+        #: whether an Enter needs the bound, throttle or value checks (all off by default)
+        self._guarded = (
+            self._throttle.active or max_order_value is not None or max_quantity is not None or max_price is not None
+        )
         self.recorder = recorder
         self._listeners: list[Listener] = []
         self._pending: deque[_Pending] = deque()
@@ -155,6 +154,7 @@ class MatchingEngine:
                 self._records,
                 next_match,
                 post_only_cancels=self._post_only_cancels,
+                self_trade_prevention=self._self_trade_prevention,
                 trades_kept=self._trades_kept,
             )
             for book_id in self._book_ids
@@ -248,24 +248,18 @@ class MatchingEngine:
     # -- order commands ------------------------------------------------------------------------
 
     def _enter(self, command: Enter) -> list[Event]:
-        account = command.account
         quantity = command.quantity
         price = command.price
+        minimum = command.minimum_quantity
         book = self._tradable.get(command.book)
-        if (
-            book is None
-            or self._guarded
-            or command.minimum_quantity
-            or not 0 < quantity <= self._max_quantity
-            or not 0 < price <= self._max_price
-        ):
+        if book is None or minimum or self._guarded or quantity <= 0 or price <= 0:
             reason = self._entry_refusal(command)
             if reason is not None:
-                return [Rejected(account, reason)]
+                return [Rejected(command.account, reason)]
             book = self._books[command.book]
         return book.enter(
-            len(self._records), account, command.side, price, quantity, command.immediate,
-            command.minimum_quantity, command.post_only, self._stp_all or account in self._stp_accounts,
+            len(self._records), command.account, command.side, price, quantity, command.immediate, minimum,
+            command.post_only,
         )  # fmt: skip
 
     def _entry_refusal(self, command: Enter) -> RejectReason | None:
@@ -321,17 +315,14 @@ class MatchingEngine:
         elif total < executed:
             reason = CancelReason.USER
         else:
-            return book.replace(
-                number, len(self._records), price, total, command.immediate, minimum,
-                command.post_only, self._stp_all or account in self._stp_accounts,
-            )  # fmt: skip
+            return book.replace(number, len(self._records), price, total, command.immediate, minimum, command.post_only)
         return book.cancel(number, 0, reason)
 
     def _cancel(self, command: Cancel) -> list[Event]:
         number = command.order_number
         records = self._records
         record = records[number] if 0 < number < len(records) else None
-        if record is None or record[ACCOUNT] != command.account or command.intended_open < 0:
+        if record is None or record[ACCOUNT] != command.account:
             return []
         return self._books[record[BOOK]].cancel(number, command.intended_open)
 

@@ -166,14 +166,15 @@ def write_config(changes: dict[str, dict[str, str]] | None = None, directory: st
     return str(path)
 
 
-def trade_check(port: int, dialect: str = "jnx", token: int = 1_000_000) -> None:
-    """TRADE1 buys from TRADE2 on a live server; both see Accepted and Executed (or AssertionError)."""
+def trade_check(port: int, dialect: str = "jnx", token: int = 1_000_000,
+                buyer: tuple[str, str] = ("TRADE1", "secret1"), seller: tuple[str, str] = ("TRADE2", "secret2")) -> None:
+    """`buyer` buys from `seller` on a live server; both see Accepted and Executed (or AssertionError)."""
     codec = jnx.DIALECT if dialect == "jnx" else nasdaq42.DIALECT
     if dialect == "jnx":
         buy, sell = jnx_enter(token, "B", 10, 30000), jnx_enter(token, "S", 10, 30000)
     else:
         buy, sell = nasdaq_enter(f"CHKB{token}", "B", 10, 1_600_000), nasdaq_enter(f"CHKS{token}", "S", 10, 1_600_000)
-    buyer, seller = _logged_in(port, "TRADE1", "secret1"), _logged_in(port, "TRADE2", "secret2")
+    buyer, seller = _logged_in(port, *buyer), _logged_in(port, *seller)
     try:
         buyer.send(unsequenced(codec.encode_inbound(buy)))
         first = [codec.decode_outbound(p) for p in buyer.sequenced(1)]

@@ -19,7 +19,9 @@ Routes (JSON unless said otherwise; every POST needs the session's CSRF token, e
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from klein import Klein
@@ -27,12 +29,12 @@ from klein.resource import KleinResource
 from twisted.logger import Logger
 from twisted.web.server import Request
 
-from ouchsim.engine import Close, Halt, Open, Resume, Roll, UnknownBook
-from ouchsim.ouch import CodecError, format_timestamp
-from ouchsim.web.blotter import Blotter
-from ouchsim.web.forms import FormError, default_price, enter_defaults, form_specs, next_token, parse_message, tick
+from ouchsim.engine import Close, Halt, Open, Resume, Roll
+from ouchsim.ouch import CodecError
+from ouchsim.web.forms import FormError, form_specs, parse_message
 from ouchsim.web.pages import Pages
 from ouchsim.web.sessions import COOKIE, CSRF_FIELD, CSRF_HEADER, SessionStore, WebSession
+from ouchsim.web.views import Views
 
 if TYPE_CHECKING:
     from ouchsim.venue import Venue
@@ -54,6 +56,28 @@ def _arg(request: Request, name: bytes) -> bytes:
     return values[0] if values else b""
 
 
+def signed_in(post: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """An API route for a signed-in session: the handler also gets `session` and `account`.
+
+    Refused with 401 when signed out; a POST (`post=True`) without the session's CSRF token
+    with 403, before anything else is looked at.
+    """
+
+    def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(handler)
+        def route(self: WebApp, request: Request, *args: Any, **kwargs: Any) -> Any:
+            session = self._session(request)
+            if post and not self._csrf_ok(request, session):
+                return self._error(request, 403, "missing or wrong CSRF token")
+            if session is None or session.account is None:
+                return self._error(request, 401, "not signed in")
+            return handler(self, request, session, session.account, *args, **kwargs)
+
+        return route
+
+    return decorate
+
+
 class WebApp:
     """The web UI of one venue. `WebApp(venue).app.resource()` is what a Site serves."""
 
@@ -66,18 +90,12 @@ class WebApp:
         self.pages = pages or Pages()
         self.sessions = SessionStore(venue.clock.seconds)  # type: ignore[misc]
         self.forms = form_specs(self.dialect, venue.engine.books)
-        self._blotters: dict[str, Blotter] = {}
+        self.views = Views(venue, self.forms)
 
     def resource(self) -> KleinResource:
         return self.app.resource()
 
     # -- plumbing ------------------------------------------------------------------------------
-
-    def blotter(self, account: str) -> Blotter:
-        blotter = self._blotters.get(account)
-        if blotter is None or blotter.streams is not self.venue.streams:
-            blotter = self._blotters[account] = Blotter(account, self.dialect, self.venue.streams)
-        return blotter.update()
 
     def _session(self, request: Request) -> WebSession | None:
         return self.sessions.get(request.getCookie(COOKIE))
@@ -130,15 +148,6 @@ class WebApp:
         given = request.getHeader(CSRF_HEADER) or self._form_value(request, CSRF_FIELD)
         return session.csrf_ok(given)
 
-    def _api_session(self, request: Request, post: bool = False) -> tuple[WebSession | None, bytes | None]:
-        """The signed-in session, or (None, the error response): 401 signed out, 403 bad CSRF token."""
-        session = self._session(request)
-        if post and not self._csrf_ok(request, session):
-            return None, self._error(request, 403, "missing or wrong CSRF token")
-        if session is None or session.account is None:
-            return None, self._error(request, 401, "not signed in")
-        return session, None
-
     def _body(self, request: Request) -> Any:
         raw = request.content.read(MAX_BODY + 1) if request.content is not None else b""
         if len(raw) > MAX_BODY:
@@ -152,17 +161,13 @@ class WebApp:
         session = self._session(request)
         if session is None or session.account is None:
             return self._redirect(request, b"/login")
-        book = self.venue.engine.books[0] if self.venue.engine.books else ""
-        values = self._enter_defaults(session.account, book)
+        forms = self.views.forms_json(session.account, self.views.first_book())
         config = {
+            **forms,
             "account": session.account,
             "role": session.role,
             "csrf": session.csrf,
-            "dialect": self.dialect.name,
-            "tick": tick(self.dialect),
             "books": list(self.venue.engine.books),
-            "forms": self.forms_json(),
-            "defaults": values,
             "tokenKind": self.dialect.token_kind,
         }
         return self._html(
@@ -175,7 +180,7 @@ class WebApp:
                 session=self.venue.streams.session_id,
                 market=self.venue.engine.market_state().value,
                 forms=self.forms,
-                values=values,
+                values=forms["defaults"],
                 config=config,
                 operator=session.is_operator,
             ),
@@ -242,174 +247,54 @@ class WebApp:
         return self._json(request, {"account": session.account, "role": session.role, "csrf": session.csrf})
 
     @app.route("/api/market", methods=["GET"])
-    def api_market(self, request: Request) -> bytes:
-        session, refused = self._api_session(request)
-        if session is None:
-            return refused  # type: ignore[return-value]
-        engine, price = self.venue.engine, self.dialect.format_price
-        books = []
-        for book in engine.books:
-            depth = engine.depth(book, 1)
-            trades = engine.last_trades(book, 1)
-            books.append(
-                {
-                    "id": book,
-                    "state": engine.book_state(book).value,
-                    "bid": price(depth.bids[0][0]) if depth.bids else None,
-                    "bid_qty": depth.bids[0][1] if depth.bids else None,
-                    "ask": price(depth.asks[0][0]) if depth.asks else None,
-                    "ask_qty": depth.asks[0][1] if depth.asks else None,
-                    "last": price(trades[0].price) if trades else None,
-                }
-            )
-        return self._json(
-            request,
-            {
-                "dialect": self.dialect.name,
-                "session": self.venue.streams.session_id,
-                "market": engine.market_state().value,
-                "day": engine.day,
-                "time": format_timestamp(self.venue.time.now())[:12],
-                "account": session.account,
-                "role": session.role,
-                "connected": self.venue.streams.connected_accounts(),
-                "books": books,
-            },
-        )
+    @signed_in()
+    def api_market(self, request: Request, session: WebSession, account: str) -> bytes:
+        return self._json(request, self.views.market(account, session.role))
 
     @app.route("/api/book/<book>", methods=["GET"])
-    def api_book(self, request: Request, book: str) -> bytes:
-        session, refused = self._api_session(request)
-        if session is None:
-            return refused  # type: ignore[return-value]
-        levels = self._int_arg(request, b"levels", 10, 1, 100)
-        engine, price = self.venue.engine, self.dialect.format_price
+    @signed_in()
+    def api_book(self, request: Request, session: WebSession, account: str, book: str) -> bytes:
         try:
-            depth = engine.depth(book, levels)
-            state = engine.book_state(book).value
-            trades = engine.last_trades(book, 1)
-        except (UnknownBook, KeyError):
+            return self._json(request, self.views.book(book, self._int_arg(request, b"levels", 10, 1, 100)))
+        except KeyError:
             return self._error(request, 404, f"unknown orderbook {book!r}")
-        return self._json(
-            request,
-            {
-                "book": book,
-                "state": state,
-                "bids": [[price(p), quantity, orders] for p, quantity, orders in depth.bids],
-                "asks": [[price(p), quantity, orders] for p, quantity, orders in depth.asks],
-                "last": price(trades[0].price) if trades else None,
-            },
-        )
 
     @app.route("/api/trades/<book>", methods=["GET"])
-    def api_trades(self, request: Request, book: str) -> bytes:
-        session, refused = self._api_session(request)
-        if session is None:
-            return refused  # type: ignore[return-value]
-        n = self._int_arg(request, b"n", 20, 1, 200)
+    @signed_in()
+    def api_trades(self, request: Request, session: WebSession, account: str, book: str) -> bytes:
         try:
-            trades = self.venue.engine.last_trades(book, n)
-        except (UnknownBook, KeyError):
+            return self._json(request, self.views.trades(book, self._int_arg(request, b"n", 20, 1, 200)))
+        except KeyError:
             return self._error(request, 404, f"unknown orderbook {book!r}")
-        price = self.dialect.format_price
-        return self._json(
-            request,
-            {
-                "book": book,
-                "trades": [
-                    {
-                        "match": t.match_number,
-                        "price": price(t.price),
-                        "quantity": t.quantity,
-                        "aggressor": t.aggressor_side,
-                    }
-                    for t in trades
-                ],
-            },
-        )
 
     @app.route("/api/orders", methods=["GET"])
-    def api_orders(self, request: Request) -> bytes:
-        session, refused = self._api_session(request)
-        if session is None:
-            return refused  # type: ignore[return-value]
-        account = session.account
-        assert account is not None
-        return self._json(request, {"orders": self.open_orders(account), "next_token": self.next_token(account)})
+    @signed_in()
+    def api_orders(self, request: Request, session: WebSession, account: str) -> bytes:
+        return self._json(request, self.views.open_orders(account))
 
     @app.route("/api/executions", methods=["GET"])
-    def api_executions(self, request: Request) -> bytes:
-        session, refused = self._api_session(request)
-        if session is None:
-            return refused  # type: ignore[return-value]
-        assert session.account is not None
-        blotter, price = self.blotter(session.account), self.dialect.format_price
-        return self._json(
-            request,
-            {
-                "executions": [
-                    {
-                        "time": format_timestamp(e.timestamp),
-                        "token": e.token,
-                        "book": e.book,
-                        "side": e.side,
-                        "quantity": e.quantity,
-                        "price": price(e.price),
-                        "liquidity": e.liquidity,
-                        "match": e.match,
-                        "broken": e.broken,
-                    }
-                    for e in reversed(blotter.executions)
-                ]
-            },
-        )
+    @signed_in()
+    def api_executions(self, request: Request, session: WebSession, account: str) -> bytes:
+        return self._json(request, self.views.executions(account))
 
     @app.route("/api/messages", methods=["GET"])
-    def api_messages(self, request: Request) -> bytes:
-        session, refused = self._api_session(request)
-        if session is None:
-            return refused  # type: ignore[return-value]
-        assert session.account is not None
+    @signed_in()
+    def api_messages(self, request: Request, session: WebSession, account: str) -> bytes:
         since = self._int_arg(request, b"since", 1, 1, 1 << 62)
         limit = self._int_arg(request, b"limit", MAX_MESSAGES, 1, MAX_MESSAGES)
-        blotter = self.blotter(session.account)
-        decoded = blotter.messages(since)[:limit]
-        return self._json(
-            request,
-            {
-                "session": self.venue.streams.session_id,
-                "next": decoded[-1][0] + 1 if decoded else min(since, blotter.read + 1),
-                "last": blotter.read,
-                "messages": [blotter.message_json(*item) for item in decoded],
-            },
-        )
+        return self._json(request, self.views.messages(account, since, limit))
 
     @app.route("/api/forms", methods=["GET"])
-    def api_forms(self, request: Request) -> bytes:
-        session, refused = self._api_session(request)
-        if session is None:
-            return refused  # type: ignore[return-value]
-        assert session.account is not None
-        book = self._str_arg(request, b"book") or (self.venue.engine.books[0] if self.venue.engine.books else "")
-        return self._json(
-            request,
-            {
-                "dialect": self.dialect.name,
-                "tick": tick(self.dialect),
-                "forms": self.forms_json(),
-                "defaults": self._enter_defaults(session.account, book),
-            },
-        )
+    @signed_in()
+    def api_forms(self, request: Request, session: WebSession, account: str) -> bytes:
+        book = _arg(request, b"book").decode("utf-8", "replace") or self.views.first_book()
+        return self._json(request, self.views.forms_json(account, book))
 
     # -- JSON: acting --------------------------------------------------------------------------
 
     @app.route("/api/submit", methods=["POST"])
-    async def api_submit(self, request: Request) -> bytes:
-        session, refused = self._api_session(request, post=True)
-        if session is None:
-            return refused  # type: ignore[return-value]
-        account = session.account
-        assert account is not None
+    @signed_in(post=True)
+    async def api_submit(self, request: Request, session: WebSession, account: str) -> bytes:
         try:
             values = self._body(request)
         except ValueError as error:
@@ -435,13 +320,12 @@ class WebApp:
         except Exception as error:  # the journal failed: the venue stops acknowledging
             self.log.failure("web order of {account}: journal failed", account=account)
             return self._error(request, 503, f"the order could not be journaled: {error}")
-        blotter = self.blotter(account)
-        replies = blotter.messages(before + 1) if streams.session_id == session_id else []
+        replies = self.views.replies(account, before + 1) if streams.session_id == session_id else []
         result: dict[str, Any] = {
             "ok": True,
             "sent": self.dialect.readable(message),
-            "replies": [blotter.message_json(*item) for item in replies],
-            "next_token": self.next_token(account),
+            "replies": replies,
+            "next_token": self.views.next_token(account),
         }
         if not replies:
             result["note"] = (
@@ -450,12 +334,10 @@ class WebApp:
         return self._json(request, result)
 
     @app.route("/api/operate", methods=["POST"])
-    def api_operate(self, request: Request) -> bytes:
-        session, refused = self._api_session(request, post=True)
-        if session is None:
-            return refused  # type: ignore[return-value]
+    @signed_in(post=True)
+    def api_operate(self, request: Request, session: WebSession, account: str) -> bytes:
         if not session.is_operator:
-            return self._error(request, 403, f"{session.account} is not an operator")
+            return self._error(request, 403, f"{account} is not an operator")
         try:
             body = self._body(request)
         except ValueError as error:
@@ -472,7 +354,7 @@ class WebApp:
         else:
             command = command_type()
         events = self.venue.operate(command)
-        self.log.info("web operator {account}: {command}", account=session.account, command=command)
+        self.log.info("web operator {account}: {command}", account=account, command=command)
         result = {
             "ok": True,
             "command": name,
@@ -490,49 +372,6 @@ class WebApp:
         if written is not None:
             await written()
 
-    # -- views ---------------------------------------------------------------------------------
-
-    def forms_json(self) -> list[dict[str, Any]]:
-        return [form.as_json() for form in self.forms]
-
-    def next_token(self, account: str) -> int | str:
-        blotter = self.blotter(account)
-        return next_token(self.dialect, blotter.highest_token, blotter.tokens)
-
-    def _enter_defaults(self, account: str, book: str) -> dict[str, Any]:
-        engine = self.venue.engine
-        bid = ask = last = None
-        if book in engine.books:
-            depth, trades = engine.depth(book, 1), engine.last_trades(book, 1)
-            bid = depth.bids[0][0] if depth.bids else None
-            ask = depth.asks[0][0] if depth.asks else None
-            last = trades[0].price if trades else None
-        price = default_price(self.dialect, bid, ask, last)
-        return enter_defaults(self.dialect, self.next_token(account), book, price)
-
-    def open_orders(self, account: str) -> list[dict[str, Any]]:
-        """The account's live orders (the engine's view) with the tokens and terms of its stream."""
-        blotter, price = self.blotter(account), self.dialect.format_price
-        rows = []
-        for view in self.venue.engine.open_orders(account):
-            line = blotter.by_number.get(view.order_number)
-            terms = self.dialect.readable(line.terms) if line is not None and line.terms is not None else {}
-            terms.pop("timestamp", None)
-            rows.append(
-                {
-                    "token": line.token if line is not None else None,
-                    "book": view.book,
-                    "side": line.side if line is not None else view.side,
-                    "price": price(view.price),
-                    "open": view.open_quantity,
-                    "executed": view.executed_quantity,
-                    "total": view.open_quantity + view.executed_quantity,
-                    "order_number": view.order_number,
-                    "terms": terms,
-                }
-            )
-        return rows
-
     @staticmethod
     def _int_arg(request: Request, name: bytes, default: int, low: int, high: int) -> int:
         raw = _arg(request, name)
@@ -541,7 +380,3 @@ class WebApp:
         except ValueError:
             value = default
         return min(max(value, low), high)
-
-    @staticmethod
-    def _str_arg(request: Request, name: bytes) -> str:
-        return _arg(request, name).decode("utf-8", "replace")

@@ -28,12 +28,13 @@ class Options(usage.Options):
         ["host", None, None, "interface to listen on (config: [server] host)"],
         ["config", "c", None, "path of config.ini (default: ./config.ini or the one shipped)"],
         ["dialect", "d", None, f"OUCH dialect: {' | '.join(DIALECTS)} (config: [server] dialect)"],
-        ["web-port", None, None, "port of the web UI, 0 = off (config: [server] web_port)", int],
+        ["web-port", None, None, "port of the web UI, 0 = any free port (config: [server] web_port)", int],
         ["journal", None, None, "journal directory (config: [server] journal)"],
     ]
     optFlags = [
         ["debug", None, "log every message in and out, decoded"],
         ["quiet", "q", "print no order book"],
+        ["no-web", None, "serve no web UI"],
         ["open", None, "open the market at start (the default)"],
         ["closed", None, "start with the market closed"],
     ]
@@ -77,6 +78,10 @@ def makeService(options: Options) -> service.MultiService:
     listener = strports.service(endpoint, venue.soup_factory)
     listener.setName("ouch")
     listener.setServiceParent(top)
+    if not options["no-web"]:
+        from ouchsim.web import web_service
+
+        web_service(venue, settings.web_host, settings.web_port, reactor).setServiceParent(top)
     for extra in venue.extra_services(quiet=options["quiet"], output=sys.stdout):
         extra.setServiceParent(top)
     return top

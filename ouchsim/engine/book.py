@@ -137,23 +137,19 @@ class OrderBook:
         if side == "B":
             opposite = self._ask_prices
             crosses = opposite and price >= opposite[0]
-            levels, prices = self._bids, self._bid_prices
+            levels = self._bids
         else:
             opposite = self._bid_prices
             crosses = opposite and price <= opposite[-1]
-            levels, prices = self._asks, self._ask_prices
-        if crosses or minimum or post_only:
+            levels = self._asks
+        if crosses or immediate or minimum or post_only:
             return self._place(number, None, account, side, price, quantity, 0, immediate, minimum, post_only)
         # The common case, inline: a day order that does not cross rests at once.
-        if immediate:
-            self._put(number, None)
-            return [new_event(Accepted, (account, number, self.id, side, price, quantity, DEAD))]
-        level = levels.get(price)
-        if level is None:
-            level = levels[price] = Level(price)
-            insort(prices, price)
-        else:
+        try:
+            level = levels[price]
             price = level.price  # one int object per level
+        except KeyError:
+            level = self._new_level(side, price)
         level.append(number)
         level.count += 1
         level.quantity += quantity
@@ -185,7 +181,7 @@ class OrderBook:
         open_quantity = quantity_total - executed
         if open_quantity < 0:
             return self.cancel(order_number)
-        self._remove(order_number)
+        self._remove(order_number, side)
         if not open_quantity:
             self._put(number, None)
             return [Replaced(account, number, order_number, self.id, side, price, 0, DEAD)]
@@ -213,9 +209,9 @@ class OrderBook:
         records[order_number] = None
         if self._stale:
             self._stale.pop(order_number, None)
-        level.count -= 1
+        level.count = count = level.count - 1
         level.quantity -= open_quantity
-        if not level.count or len(level) > 2 * level.count + _COMPACT_SLACK:
+        if not count or len(level) > 2 * count + _COMPACT_SLACK:
             self._tidy(level, side)
         return [new_event(Canceled, (account, order_number, book, open_quantity, reason))]
 
@@ -415,31 +411,41 @@ class OrderBook:
 
     def _rest(self, number: int, account: str, side: str, price: int, quantity: int, executed: int) -> None:
         """Put an order at the back of its price level."""
-        if side == "B":
-            levels, prices = self._bids, self._bid_prices
-        else:
-            levels, prices = self._asks, self._ask_prices
-        level = levels.get(price)
-        if level is None:
-            level = levels[price] = Level(price)
-            insort(prices, price)
-        else:
+        try:
+            level = (self._bids if side == "B" else self._asks)[price]
             price = level.price
+        except KeyError:
+            level = self._new_level(side, price)
         level.append(number)
         level.count += 1
         level.quantity += quantity
-        self._put(number, (account, side, price, quantity, executed, self.id))
+        records = self.records
+        if number == len(records):
+            records.append((account, side, price, quantity, executed, self.id))
+        else:
+            self._put(number, (account, side, price, quantity, executed, self.id))
 
-    def _remove(self, number: int) -> None:
+    def _new_level(self, side: str, price: int) -> Level:
+        level = Level(price)
+        if side == "B":
+            self._bids[price] = level
+            insort(self._bid_prices, price)
+        else:
+            self._asks[price] = level
+            insort(self._ask_prices, price)
+        return level
+
+    def _remove(self, number: int, side: str) -> None:
         """Take a live order off the book in O(1): its number stays in the deque, dead."""
-        _, side, price, open_quantity, _, _ = self.records[number]  # type: ignore[misc]
-        self.records[number] = None
+        records = self.records
+        price = records[number][PRICE]  # type: ignore[index]
+        level = (self._bids if side == "B" else self._asks)[price]
+        level.count = count = level.count - 1
+        level.quantity -= records[number][OPEN]  # type: ignore[index]
+        records[number] = None
         if self._stale:
             self._stale.pop(number, None)
-        level = (self._bids if side == "B" else self._asks)[price]
-        level.count -= 1
-        level.quantity -= open_quantity
-        if not level.count or len(level) > 2 * level.count + _COMPACT_SLACK:
+        if not count or len(level) > 2 * count + _COMPACT_SLACK:
             self._tidy(level, side)
 
     def _tidy(self, level: Level, side: str) -> None:
@@ -462,10 +468,13 @@ class OrderBook:
     def _put(self, number: int, record: OrderRecord | None) -> None:
         """Store a record at ``number``, growing the list when the number is new."""
         records = self.records
-        if number < len(records):
+        size = len(records)
+        if number == size:
+            records.append(record)
+        elif number < size:
             records[number] = record
         else:
-            records.extend([None] * (number - len(records)))
+            records.extend([None] * (number - size))
             records.append(record)
 
     def _drop_stale(self, number: int) -> bool:

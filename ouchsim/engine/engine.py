@@ -176,7 +176,7 @@ class MatchingEngine:
 
         Subscribers get the list too, after any earlier submitted lists still being recorded.
         """
-        events = self._handlers[type(command)](command)
+        events = self._handlers[command.__class__](command)
         if events and self._listeners:
             if self._pending:
                 self._pending.append(_Pending(events, None, True))
@@ -251,7 +251,10 @@ class MatchingEngine:
         quantity = command.quantity
         price = command.price
         minimum = command.minimum_quantity
-        book = self._tradable.get(command.book)
+        try:
+            book = self._tradable[command.book]
+        except KeyError:
+            book = None
         if book is None or minimum or self._guarded or quantity <= 0 or price <= 0:
             reason = self._entry_refusal(command)
             if reason is not None:
@@ -290,10 +293,12 @@ class MatchingEngine:
         return record
 
     def _replace(self, command: Replace) -> list[Event]:
-        account = command.account
         number = command.order_number
-        record = self._live_order(account, number)
-        if record is None:
+        try:
+            record = self._records[number]
+        except IndexError:
+            return []
+        if record is None or record[ACCOUNT] != command.account or number < 0:
             return []
         book = self._tradable.get(record[BOOK])
         if book is None:
@@ -301,28 +306,42 @@ class MatchingEngine:
         total = command.quantity_total
         price = command.price
         minimum = command.minimum_quantity
-        executed = record[EXECUTED]
-        if not 0 < total <= self._max_quantity:
-            reason = CancelReason.INVALID_QUANTITY
-        elif not 0 < price <= self._max_price:
-            reason = CancelReason.INVALID_PRICE
-        elif minimum and (minimum < 0 or minimum > total or not (command.immediate or command.min_qty_rests)):
-            reason = CancelReason.INVALID_MINIMUM
-        elif self._throttle.active and self._throttle.exceeded(account):
-            reason = CancelReason.THROTTLED
-        elif price * (total - executed) > self._max_value:
-            reason = CancelReason.VALUE_LIMIT
-        elif total < executed:
+        if minimum or self._guarded or total <= 0 or price <= 0:
+            reason = self._replace_refusal(command, record[EXECUTED])
+        elif total < record[EXECUTED]:
             reason = CancelReason.USER
         else:
             return book.replace(number, len(self._records), price, total, command.immediate, minimum, command.post_only)
+        if reason is None:
+            return book.replace(number, len(self._records), price, total, command.immediate, minimum, command.post_only)
         return book.cancel(number, 0, reason)
+
+    def _replace_refusal(self, command: Replace, executed: int) -> CancelReason | None:
+        """Every check of a Replace, in the dialects' order; None if it may go ahead."""
+        total = command.quantity_total
+        price = command.price
+        minimum = command.minimum_quantity
+        if not 0 < total <= self._max_quantity:
+            return CancelReason.INVALID_QUANTITY
+        if not 0 < price <= self._max_price:
+            return CancelReason.INVALID_PRICE
+        if minimum and (minimum < 0 or minimum > total or not (command.immediate or command.min_qty_rests)):
+            return CancelReason.INVALID_MINIMUM
+        if self._throttle.active and self._throttle.exceeded(command.account):
+            return CancelReason.THROTTLED
+        if price * (total - executed) > self._max_value:
+            return CancelReason.VALUE_LIMIT
+        if total < executed:
+            return CancelReason.USER
+        return None
 
     def _cancel(self, command: Cancel) -> list[Event]:
         number = command.order_number
-        records = self._records
-        record = records[number] if 0 < number < len(records) else None
-        if record is None or record[ACCOUNT] != command.account:
+        try:
+            record = self._records[number]
+        except IndexError:
+            return []
+        if record is None or record[ACCOUNT] != command.account or number < 0:
             return []
         return self._books[record[BOOK]].cancel(number, command.intended_open)
 

@@ -74,7 +74,8 @@ def makeService(options: Options) -> service.MultiService:
     top = service.MultiService()
     venue = Venue(settings, reactor, debug=options["debug"])
     venue.setServiceParent(top)
-    endpoint = f"tcp:{settings.port}:interface={settings.host}"
+    # Twisted's default listen backlog (50) stalls new connections for a second once many arrive at once.
+    endpoint = f"tcp:{settings.port}:interface={settings.host}:backlog=1024"
     listener = strports.service(endpoint, venue.soup_factory)
     listener.setName("ouch")
     listener.setServiceParent(top)

@@ -78,18 +78,21 @@ class RawClient:
         self.sock.settimeout(timeout)
         self.sock.connect(("127.0.0.1", port))
         self.buffer = b""
+        self.pending: list[bytes] = []
         self.closed = False
 
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)
 
     def login(self, user: str = "TRADE1", password: str = "secret1", sequence: int = 0) -> bytes:
-        """Log in; return the first packet of the answer (Login Accepted or Rejected)."""
+        """Log in; return the answer (Login Accepted or Rejected); later packets stay to be taken."""
         self.send(login_frame(user, password, sequence=sequence))
-        for packet in self.frames_until(lambda p: p[:1] in (b"A", b"J")):
+        seen = self.frames_until(lambda p: p[:1] in (b"A", b"J"))
+        for index, packet in enumerate(seen):
             if packet[:1] in (b"A", b"J"):
+                self.pending = seen[index + 1 :]
                 return packet
-        raise AssertionError("no login answer")
+        raise AssertionError(f"no login answer: {seen!r}")
 
     def read_some(self, timeout: float) -> bool:
         """Read what arrives within `timeout` s into the buffer; False once the server closed."""
@@ -110,6 +113,7 @@ class RawClient:
 
     def take(self) -> list[bytes]:
         frames, self.buffer = split_frames(self.buffer)
+        frames, self.pending = self.pending + frames, []
         return frames
 
     def frames_until(self, done, timeout: float = 5.0) -> list[bytes]:

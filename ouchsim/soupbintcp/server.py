@@ -244,6 +244,10 @@ class SoupServerProtocol(Int16StringReceiver):
 
     # -- flow control (IPushProducer: the transport pauses us when the peer stops reading) --
     def pauseProducing(self) -> None:
+        """The transport's buffer is full. Twisted calls this again on every write while it stays full:
+        only the first call starts the byte count and the stuck timer, or neither would ever fire."""
+        if self._paused:
+            return
         self._paused = True
         self._unsent_while_paused = 0
         self._stuck_timer.start()

@@ -68,6 +68,9 @@ class SoupServerProtocol(Int16StringReceiver):
     # -- connection lifecycle -------------------------------------------------------------
     def connectionMade(self) -> None:
         factory = self.factory
+        set_no_delay = getattr(self.transport, "setTcpNoDelay", None)
+        if set_no_delay is not None:
+            set_no_delay(True)
         peer = self.transport.getPeer()
         self.peer = f"{getattr(peer, 'host', '?')}:{getattr(peer, 'port', '?')}"
         self._heartbeat = IdleTimer(factory.clock, factory.heartbeat_interval, self._send_heartbeat)

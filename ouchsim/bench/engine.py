@@ -29,7 +29,8 @@ SPREAD = 50
 
 
 def make_engine() -> MatchingEngine:
-    engine = MatchingEngine([BOOK])
+    """An open engine configured as the JNX venue is by default (dialect bounds on, limits off)."""
+    engine = MatchingEngine([BOOK], max_quantity=2_147_483_647, max_price=2_147_483_646)
     engine.process(Open())
     return engine
 

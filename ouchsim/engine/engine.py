@@ -122,10 +122,8 @@ class MatchingEngine:
         self._max_value = UNBOUNDED if max_order_value is None else max_order_value
         self._max_quantity = UNBOUNDED if max_quantity is None else max_quantity
         self._max_price = UNBOUNDED if max_price is None else max_price
-        #: whether an Enter needs the bound, throttle or value checks (all off by default)
-        self._guarded = (
-            self._throttle.active or max_order_value is not None or max_quantity is not None or max_price is not None
-        )
+        #: whether an Enter or Replace needs the throttle or value checks (both off by default)
+        self._guarded = self._throttle.active or max_order_value is not None
         self.recorder = recorder
         self._listeners: list[Listener] = []
         self._pending: deque[_Pending] = deque()
@@ -255,7 +253,13 @@ class MatchingEngine:
             book = self._tradable[command.book]
         except KeyError:
             book = None
-        if book is None or minimum or self._guarded or quantity <= 0 or price <= 0:
+        if (
+            book is None
+            or minimum
+            or self._guarded
+            or not 0 < quantity <= self._max_quantity
+            or not 0 < price <= self._max_price
+        ):
             reason = self._entry_refusal(command)
             if reason is not None:
                 return [Rejected(command.account, reason)]
@@ -306,7 +310,7 @@ class MatchingEngine:
         total = command.quantity_total
         price = command.price
         minimum = command.minimum_quantity
-        if minimum or self._guarded or total <= 0 or price <= 0:
+        if minimum or self._guarded or not 0 < total <= self._max_quantity or not 0 < price <= self._max_price:
             reason = self._replace_refusal(command, record[EXECUTED])
         elif total < record[EXECUTED]:
             reason = CancelReason.USER

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from ouchsim.config import DIALECTS, MAX_USERNAME_LENGTH
 
+#: `--journal` choices: no journal, or the journal with one of its fsync policies.
+JOURNAL_MODES = ("off", "every-batch", "interval", "never")
 #: Orderbooks of the benchmark workload (one per dialect), listed with the shipped ones.
 BENCH_BOOKS = {"jnx": "7203", "nasdaq42": "AAPL"}
 _ORDERBOOKS = {"jnx": "1, 2, 3, 7203, 130A", "nasdaq42": "AAPL, MSFT, SPY, 1, 2, 3"}
@@ -33,8 +35,14 @@ def account_password(number: int) -> str:
     return f"bench{number}"
 
 
-def config_text(accounts: int, dialect: str = "jnx", self_trade_prevention: bool = True) -> str:
-    """The text of a config.ini with `accounts` benchmark accounts."""
+def config_text(
+    accounts: int, dialect: str = "jnx", journal_fsync: str | None = "every-batch", self_trade_prevention: bool = True
+) -> str:
+    """The text of a config.ini with `accounts` benchmark accounts.
+
+    `journal_fsync` is the journal's fsync policy (`every-batch`, `interval`, `never`), or None
+    for no journal at all.
+    """
     if dialect not in DIALECTS:
         raise ValueError(f"dialect must be one of {', '.join(DIALECTS)}")
     lines = [
@@ -44,7 +52,7 @@ def config_text(accounts: int, dialect: str = "jnx", self_trade_prevention: bool
         "port = 9000",
         "web_port = 0",
         f"dialect = {dialect}",
-        "journal = journal",
+        f"journal = {'journal' if journal_fsync else ''}",
         "market = open",
         "",
         "[session]",
@@ -52,6 +60,10 @@ def config_text(accounts: int, dialect: str = "jnx", self_trade_prevention: bool
         "peer_timeout = 15",
         "login_timeout = 30",
         "max_connections_per_account = 2",
+        "",
+        "[journal]",
+        f"fsync = {journal_fsync or 'every-batch'}",
+        "fsync_interval = 10",
         "",
         "[limits]",
         "throttle_per_second = 0",
@@ -74,10 +86,16 @@ def config_text(accounts: int, dialect: str = "jnx", self_trade_prevention: bool
     return "\n".join(lines) + "\n"
 
 
-def write_config(path: str | Path, accounts: int, dialect: str = "jnx", self_trade_prevention: bool = True) -> Path:
+def write_config(
+    path: str | Path,
+    accounts: int,
+    dialect: str = "jnx",
+    journal_fsync: str | None = "every-batch",
+    self_trade_prevention: bool = True,
+) -> Path:
     """Write the benchmark config.ini to `path` and return the path."""
     path = Path(path)
-    path.write_text(config_text(accounts, dialect, self_trade_prevention), encoding="utf-8")
+    path.write_text(config_text(accounts, dialect, journal_fsync, self_trade_prevention), encoding="utf-8")
     return path
 
 
@@ -85,9 +103,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ouchsim.bench.bench_config", description=__doc__)
     parser.add_argument("accounts", type=int, help="number of accounts B00001..")
     parser.add_argument("--dialect", choices=DIALECTS, default="jnx")
+    parser.add_argument(
+        "--journal",
+        choices=JOURNAL_MODES,
+        default="every-batch",
+        help="journal fsync policy, or off (default every-batch, as shipped)",
+    )
     parser.add_argument("--no-self-trade-prevention", action="store_true")
     args = parser.parse_args(argv)
-    sys.stdout.write(config_text(args.accounts, args.dialect, not args.no_self_trade_prevention))
+    fsync = None if args.journal == "off" else args.journal
+    sys.stdout.write(config_text(args.accounts, args.dialect, fsync, not args.no_self_trade_prevention))
     return 0
 
 

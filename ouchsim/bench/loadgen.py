@@ -43,6 +43,7 @@ class Outcome:
     last_send: int = 0
     last_ack: int = 0
     client_cpu: float = 0.0
+    server_cpu: float | None = None
     lost: int = 0
     sequence_gaps: int = 0
     sequence_checked: bool = False
@@ -61,6 +62,7 @@ class LoadGenerator:
         seed: int = 1,
         first_token: int = 1,
         progress: Callable[[float, int, int], object] | None = None,
+        server_cpu: Callable[[], float] | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -70,6 +72,7 @@ class LoadGenerator:
             for i, (user, password) in enumerate(accounts)
         ]
         self.progress = progress
+        self.server_cpu = server_cpu
         self.selector = selectors.DefaultSelector()
         self.latencies = array("q")
 
@@ -80,12 +83,14 @@ class LoadGenerator:
             gc.collect()
             gc.disable()  # the generator's objects are acyclic; a collection would stall the clock
             cpu = time.process_time()
+            server_cpu = self.server_cpu() if self.server_cpu else 0.0
             try:
                 self._offer(plan, outcome)
                 self._drain(plan, outcome)
             finally:
                 gc.enable()
             outcome.client_cpu = time.process_time() - cpu
+            outcome.server_cpu = self.server_cpu() - server_cpu if self.server_cpu else None
             self._check_sequences(outcome)
         self.selector.close()
         for session in self.sessions:

@@ -35,6 +35,7 @@ class BenchServer:
         self,
         accounts: int,
         dialect: str = "jnx",
+        journal: str = "every-batch",
         cpu: int | None = None,
         cprofile: str | None = None,
         py_spy: str | None = None,
@@ -42,7 +43,9 @@ class BenchServer:
     ) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix="ouchsim-bench-"))
         self.log_path = self.workdir / "twistd.log"
-        self.config = write_config(self.workdir / "bench.ini", accounts, dialect)
+        fsync = None if journal == "off" else journal
+        self.config = write_config(self.workdir / "bench.ini", accounts, dialect, fsync)
+        journaling = ["--journal", str(self.workdir / "journal")] if fsync else []
         self.cprofile = cprofile
         self.py_spy_path = py_spy
         profiling = (
@@ -52,7 +55,7 @@ class BenchServer:
             sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
             "-n", "--pidfile=", "--logfile", str(self.log_path), *profiling,
             "ouch", "--port", "0", "--web-port", "0", "--quiet", "--dialect", dialect,
-            "--config", str(self.config), "--journal", str(self.workdir / "journal"),
+            "--config", str(self.config), *journaling,
         ]  # fmt: skip
         self._spy: subprocess.Popen[bytes] | None = None
         self.process = subprocess.Popen(command, cwd=self.workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -26,7 +26,7 @@ import time
 from array import array
 from typing import IO, Any
 
-from ouchsim.bench.bench_config import account_name, account_password
+from ouchsim.bench.bench_config import JOURNAL_MODES, account_name, account_password
 from ouchsim.bench.loadgen import LoadGenerator, Outcome, Plan
 from ouchsim.bench.server import BenchServer, top_by_own_time
 from ouchsim.bench.session import KIND_NAMES
@@ -47,9 +47,10 @@ def percentiles(latencies: array) -> dict[str, float]:
     return {name: round(value, 1) for name, value in result.items()}
 
 
-def summary(args: argparse.Namespace, outcome: Outcome, server_cpu: float | None) -> dict[str, Any]:
+def summary(args: argparse.Namespace, outcome: Outcome) -> dict[str, Any]:
     """The run as one flat-ish dict: what `--json` prints and what the report shows."""
     sessions = outcome.sessions
+    server_cpu = outcome.server_cpu
     acked = sum(s.acked for s in sessions)
     seconds = max(outcome.last_ack - outcome.first_send, 1) / 1e9
     send_seconds = max(outcome.last_send - outcome.first_send, 1) / 1e9
@@ -64,6 +65,7 @@ def summary(args: argparse.Namespace, outcome: Outcome, server_cpu: float | None
         "offered_rate": args.rate,
         "window": args.window if args.rate <= 0 else None,
         "server": "external" if args.port else "own",
+        "journal": None if args.port else args.journal,
         "server_cpu_pinned": args.server_cpu,
         "sent": outcome.sent,
         "sent_by_kind": dict(zip(KIND_NAMES, by_kind, strict=True)),
@@ -83,6 +85,7 @@ def summary(args: argparse.Namespace, outcome: Outcome, server_cpu: float | None
         "errors": errors,
         "client_cpu_percent": round(100 * outcome.client_cpu / seconds),
         "server_cpu_percent": None if server_cpu is None else round(100 * server_cpu / seconds),
+        "server_cpu_us_per_message": None if server_cpu is None else round(1e6 * server_cpu / max(acked, 1), 2),
     }
 
 
@@ -96,9 +99,14 @@ def report(result: dict[str, Any], out: IO[str]) -> None:
         if result["mode"] == "rate"
         else (f"window {result['window']} per session")
     )
-    cpu = f"server {result['server_cpu_percent']}% of a core, " if result["server_cpu_percent"] is not None else ""
+    cpu = (
+        f"server {result['server_cpu_percent']}% of a core ({result['server_cpu_us_per_message']} us/message), "
+        if result["server_cpu_percent"] is not None
+        else ""
+    )
     lines = [
         f"sessions          {result['sessions']} ({result['dialect']}, {offered}, {result['server']} server"
+        + (f", journal {result['journal']}" if result["journal"] else "")
         + (f" on CPU {result['server_cpu_pinned']})" if result["server_cpu_pinned"] is not None else ")"),
         f"sent              {result['sent']:,} messages in {result['seconds']:.2f} s ({mix})",
         f"acknowledged      {result['acknowledged']:,}; {result['replies']:,} sequenced replies",
@@ -146,6 +154,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of sending (default 10)")
     parser.add_argument("--messages", type=int, default=0, help="send this many messages instead of --duration")
     parser.add_argument("--dialect", choices=DIALECTS, default="jnx")
+    parser.add_argument(
+        "--journal",
+        choices=JOURNAL_MODES,
+        default="every-batch",
+        help="own server's journal: its fsync policy, or off (default every-batch, as shipped)",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="server host with --port")
     parser.add_argument("--port", type=int, default=0, help="hit the server on this port instead of starting one")
     parser.add_argument(
@@ -184,7 +198,12 @@ def main(argv: list[str] | None = None) -> int:
     server = None
     if not args.port:
         server = BenchServer(
-            args.sessions, args.dialect, cpu=args.server_cpu, cprofile=args.server_cprofile, py_spy=args.server_py_spy
+            args.sessions,
+            args.dialect,
+            journal=args.journal,
+            cpu=args.server_cpu,
+            cprofile=args.server_cprofile,
+            py_spy=args.server_py_spy,
         )
     if args.server_cpu is not None:
         others = os.sched_getaffinity(0) - {args.server_cpu}
@@ -201,17 +220,16 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             first_token=first_token(args),
             progress=progress,
+            server_cpu=server.cpu_seconds if server else None,
         )
-        cpu_before = server.cpu_seconds() if server else 0.0
         plan = Plan(rate=args.rate, window=args.window, duration=args.duration, messages=args.messages)
         outcome = generator.run(plan)
-        server_cpu = server.cpu_seconds() - cpu_before if server else None
     finally:
         if progress is not None:
             progress.done()
         if server is not None:
             server.stop()
-    result = summary(args, outcome, server_cpu)
+    result = summary(args, outcome)
     if args.server_py_spy:
         result["server_profile_own_time"] = [
             {"function": name, "share": round(share, 3)} for name, share in top_by_own_time(args.server_py_spy)

@@ -19,6 +19,7 @@ from pathlib import Path
 DIALECT_TIME_ZONES = {"jnx": "Asia/Tokyo", "nasdaq42": "America/New_York"}
 DIALECTS = tuple(DIALECT_TIME_ZONES)
 ROLES = ("trader", "operator")
+FSYNC_POLICIES = ("every-batch", "interval", "never")
 MAX_USERNAME_LENGTH = 6
 MAX_PASSWORD_LENGTH = 10
 
@@ -80,6 +81,8 @@ class Settings:
     dialect: str = "jnx"
     time_zone: str = ""
     journal: str = "journal"
+    journal_fsync: str = "every-batch"
+    journal_fsync_interval: float = 0.01
     market_open: bool = True
     heartbeat_interval: float = 1.0
     peer_timeout: float = 15.0
@@ -199,10 +202,14 @@ def _settings(parser: configparser.ConfigParser) -> Settings:
     server = parser["server"] if parser.has_section("server") else parser[parser.default_section]
     session = parser["session"] if parser.has_section("session") else parser[parser.default_section]
     limits = parser["limits"] if parser.has_section("limits") else parser[parser.default_section]
+    journal = parser["journal"] if parser.has_section("journal") else parser[parser.default_section]
     dialect = server.get("dialect", "jnx").strip()
     if dialect not in DIALECTS:
         raise ConfigError(f"[server] dialect: must be one of {', '.join(DIALECTS)}, not {dialect!r}")
     market = server.get("market", "open").strip().lower()
+    fsync = journal.get("fsync", "every-batch").strip().lower()
+    if fsync not in FSYNC_POLICIES:
+        raise ConfigError(f"[journal] fsync: must be one of {', '.join(FSYNC_POLICIES)}, not {fsync!r}")
     if market not in ("open", "closed"):
         raise ConfigError("[server] market: must be open or closed")
     orderbooks: dict[str, tuple[str, ...]] = {}
@@ -222,6 +229,8 @@ def _settings(parser: configparser.ConfigParser) -> Settings:
         dialect=dialect,
         time_zone=server.get("time_zone", "").strip(),
         journal=server.get("journal", "journal").strip(),
+        journal_fsync=fsync,
+        journal_fsync_interval=_number(journal, "fsync_interval", 10.0, float) / 1000,
         market_open=market == "open",
         heartbeat_interval=_number(session, "heartbeat_interval", 1.0, float),
         peer_timeout=_number(session, "peer_timeout", 15.0, float),

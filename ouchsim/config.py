@@ -38,6 +38,8 @@ class Account:
     nasdaq_firm: str = ""
     role: str = "trader"
     cancel_on_disconnect: bool = True
+    #: Enter/Replace messages per second; None: the [limits] default applies; 0: no throttle for it.
+    throttle_per_second: int | None = None
 
     def check_password(self, given: str) -> bool:
         """Compare a password as SoupBinTCP does: case-insensitively, after stripping.
@@ -167,11 +169,15 @@ def _account(section: configparser.SectionProxy) -> Account:
     password = section.get("password", "").strip()
     if not password:
         raise ConfigError(f"[{section.name}] password: missing")
-    if not password.startswith("scrypt$") and len(password) > MAX_PASSWORD_LENGTH:
+    if password.startswith("scrypt$"):
+        if not _is_scrypt_hash(password):
+            raise ConfigError(f"[{section.name}] password: not a hash made by hash_password (scrypt$<hex>$<hex>)")
+    elif len(password) > MAX_PASSWORD_LENGTH:
         raise ConfigError(f"[{section.name}] password: at most {MAX_PASSWORD_LENGTH} characters")
     role = section.get("role", "trader").strip().lower()
     if role not in ROLES:
         raise ConfigError(f"[{section.name}] role: must be one of {', '.join(ROLES)}")
+    throttle = int(_number(section, "throttle_per_second", -1, int))
     return Account(
         name=name,
         password=password,
@@ -179,7 +185,20 @@ def _account(section: configparser.SectionProxy) -> Account:
         nasdaq_firm=section.get("nasdaq_firm", "").strip().upper(),
         role=role,
         cancel_on_disconnect=_bool(section, "cancel_on_disconnect", True),
+        throttle_per_second=None if throttle < 0 else throttle,
     )
+
+
+def _is_scrypt_hash(password: str) -> bool:
+    parts = password.split("$")
+    if len(parts) != 3 or not parts[1] or len(parts[2]) != 64:
+        return False
+    try:
+        bytes.fromhex(parts[1])
+        bytes.fromhex(parts[2])
+    except ValueError:
+        return False
+    return True
 
 
 def load(path: str | os.PathLike[str]) -> Settings:

@@ -27,6 +27,9 @@ from ouchsim.venue import Venue
 
 REPO = Path(__file__).resolve().parent.parent
 
+#: Seconds to wait for an answer that should come at once (generous: CI machines get busy).
+WAIT = 15.0
+
 #: Packet types the server may send before a successful login (spec/soupbintcp.md).
 PRE_LOGIN_TYPES = frozenset(b"+AJH")
 
@@ -84,10 +87,10 @@ class RawClient:
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)
 
-    def login(self, user: str = "TRADE1", password: str = "secret1", sequence: int = 0) -> bytes:
+    def login(self, user: str = "TRADE1", password: str = "secret1", sequence: int = 0, timeout: float = WAIT) -> bytes:
         """Log in; return the answer (Login Accepted or Rejected); later packets stay to be taken."""
         self.send(login_frame(user, password, sequence=sequence))
-        seen = self.frames_until(lambda p: p[:1] in (b"A", b"J"))
+        seen = self.frames_until(lambda p: p[:1] in (b"A", b"J"), timeout)
         for index, packet in enumerate(seen):
             if packet[:1] in (b"A", b"J"):
                 self.pending = seen[index + 1 :]
@@ -181,11 +184,11 @@ def trade_check(port: int, dialect: str = "jnx", token: int = 1_000_000,
     buyer, seller = _logged_in(port, *buyer), _logged_in(port, *seller)
     try:
         buyer.send(unsequenced(codec.encode_inbound(buy)))
-        first = [codec.decode_outbound(p) for p in buyer.sequenced(1)]
+        first = [codec.decode_outbound(p) for p in buyer.sequenced(1, WAIT)]
         assert [m.message_type for m in first] == ["A"], first
         seller.send(unsequenced(codec.encode_inbound(sell)))
-        sells = [codec.decode_outbound(p) for p in seller.sequenced(2)]
-        buys = [codec.decode_outbound(p) for p in buyer.sequenced(1)]
+        sells = [codec.decode_outbound(p) for p in seller.sequenced(2, WAIT)]
+        buys = [codec.decode_outbound(p) for p in buyer.sequenced(1, WAIT)]
         assert [m.message_type for m in sells] == ["A", "E"], sells
         assert [m.message_type for m in buys] == ["E"], buys
         assert buys[0].match_number == sells[1].match_number
@@ -202,7 +205,7 @@ def _logged_in(port: int, user: str, password: str, attempts: int = 20) -> RawCl
     """Log in from the next sequence number; retry while an earlier connection is still being closed."""
     for _ in range(attempts):
         client = RawClient(port)
-        answer = client.login(user, password, sequence=0)
+        answer = client.login(user, password, sequence=0, timeout=WAIT)
         if answer[:1] == b"A":
             return client
         client.close()
@@ -274,6 +277,7 @@ class InProcessVenue:
         settings = Settings.default()
         accounts = dict(settings.accounts)
         accounts["TRADE3"] = Account("TRADE3", "secret3", firm=3, nasdaq_firm="THRE")
+        accounts.update(changes.pop("accounts", {}))  # type: ignore[call-overload]
         self.settings = settings.replace(dialect=dialect, accounts=accounts, **changes)
         self.venue = Venue(self.settings, self.clock)
         self.dialect = self.venue.dialect
@@ -292,6 +296,8 @@ class InProcessVenue:
         return connection
 
     def decode(self, frames: list[bytes]) -> list:
+        """The Sequenced Data messages among `frames` (heartbeats dropped; nothing else allowed)."""
+        frames = [f for f in frames if f != b"H"]
         assert all(f[:1] == b"S" for f in frames), frames
         return [self.dialect.decode_outbound(f[1:]) for f in frames]
 

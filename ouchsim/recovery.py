@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from twisted.logger import Logger
 
@@ -116,60 +115,70 @@ class JournaledGateway(Gateway):
 
 @dataclass(slots=True)
 class ReplayResult:
-    """What a replay did: records replayed, payloads the codec refused, time taken, last record."""
+    """What a replay did: records replayed, inputs that raised (as they did live), time taken."""
 
     records: int = 0
     refused: int = 0
+    failed: int = 0
     seconds: float = 0.0
     operator_records: int = 0
-    last_operator: str = ""
     rolled: bool = False
 
 
-def replay(
-    reader: JournalReader,
-    gateway: Gateway,
-    operate: Callable[[Command, int], Any] | None = None,
-) -> ReplayResult:
+#: Log at most this many inputs that raise during one replay (each raised the same way live).
+FAILURES_LOGGED = 10
+
+
+def replay(reader: JournalReader, gateway: Gateway) -> ReplayResult:
     """Feed every good record of `reader` to `gateway` with its journaled timestamp.
 
-    `gateway` must not journal while it replays (its `journal` unset). Operator records go to
-    `operate(command, timestamp)` (default: the gateway's own). Payloads the codec refuses are
-    counted and skipped, as they were live (the session answered Debug or closed). A roll must be
-    the last record of its file. Logs progress on long replays.
+    `gateway` must not journal while it replays (its `journal` unset). An input is journaled
+    before the gateway acts on it, so one that raised live (a payload the codec refused, an
+    operator command naming an unknown orderbook) raises again here, after the same changes:
+    it is counted (``refused`` for codec errors, else ``failed`` and logged) and the replay goes
+    on. A roll must be the last record of its file. Logs progress on long replays.
     """
     handle = Gateway.handle.__get__(gateway)
     disconnected = Gateway.disconnected.__get__(gateway)
-    if operate is None:
-        operate = Gateway.operate.__get__(gateway)
+    operate = Gateway.operate.__get__(gateway)
     accounts: dict[bytes, str] = {}
     result = ReplayResult()
     started = time.monotonic()
     next_report = PROGRESS_EVERY
     count = 0
+    rolled = False
     for kind, timestamp, account_bytes, data in reader.raw():
-        if result.rolled:
+        if rolled:
             raise JournalError(f"{reader.name}: records after a roll")
         count += 1
-        if kind == INBOUND:
-            account = accounts.get(account_bytes)
-            if account is None:
-                account = accounts[account_bytes] = _account(reader, gateway, account_bytes)
-            try:
+        try:
+            if kind == INBOUND:
+                account = accounts.get(account_bytes)
+                if account is None:
+                    account = accounts[account_bytes] = _account(reader, gateway, account_bytes)
                 handle(account, data, timestamp)
-            except CodecError:
-                result.refused += 1
-        elif kind == DISCONNECT:
-            disconnected(_account(reader, gateway, account_bytes), timestamp)
-        elif kind == OPERATOR:
-            text = data.decode("ascii", "replace")
-            command = parse_operator(text)
-            operate(command, timestamp)
-            result.operator_records += 1
-            result.last_operator = text
-            result.rolled = isinstance(command, Roll)
-        else:
-            raise JournalError(f"{reader.name}: unknown record kind {kind:#04x} in record {count}")
+            elif kind == DISCONNECT:
+                disconnected(_account(reader, gateway, account_bytes), timestamp)
+            elif kind == OPERATOR:
+                command = parse_operator(data.decode("ascii", "replace"))
+                result.operator_records += 1
+                rolled = isinstance(command, Roll)
+                operate(command, timestamp)
+            else:
+                raise JournalError(f"{reader.name}: unknown record kind {kind:#04x} in record {count}")
+        except CodecError:
+            result.refused += 1
+        except JournalError:
+            raise
+        except Exception as error:
+            result.failed += 1
+            if result.failed <= FAILURES_LOGGED:
+                log.warn(
+                    "journal {name}: record {count} raised {error!r} (as it did when it came in); replay goes on",
+                    name=reader.name,
+                    count=count,
+                    error=error,
+                )
         if count >= next_report:
             next_report += PROGRESS_EVERY
             elapsed = time.monotonic() - started
@@ -180,6 +189,7 @@ def replay(
                 rate=count / elapsed if elapsed else 0.0,
             )
     result.records = count
+    result.rolled = rolled
     result.seconds = time.monotonic() - started
     return result
 

@@ -238,9 +238,11 @@ class Venue(service.Service):
         rate = result.records / result.seconds if result.seconds else 0.0
         self.log.info(
             "journal {path}: recovered {records} records in {seconds:.3f} s ({rate:.0f}/s): session {session}, "
-            "{live} live orders, last order number {number}",
+            "{live} live orders, last order number {number} ({refused} payloads refused by the codec and "
+            "{failed} inputs that raised, as they did live)",
             path=str(path), records=result.records, seconds=result.seconds, rate=rate, session=header.session_id,
-            live=self.engine.live_orders(), number=self.engine.last_order_number,
+            live=self.engine.live_orders(), number=self.engine.last_order_number, refused=result.refused,
+            failed=result.failed,
         )
         if result.rolled:
             self._finish_roll()  # the crash came between the roll and the next session's journal

@@ -11,9 +11,9 @@ from twisted.logger import globalLogPublisher
 from twisted.trial import unittest
 
 from ouchsim.config import Settings
-from ouchsim.engine import Close, Halt, Open, Resume, Roll
+from ouchsim.engine import Close, Halt, Open, Resume, Roll, UnknownBook
 from ouchsim.journal import HEADER, OPERATOR, Header, JournalError, JournalReader, encode_record
-from ouchsim.ouch import jnx, nasdaq42
+from ouchsim.ouch import CodecError, jnx, nasdaq42
 from ouchsim.venue import Venue
 from tests.gateway_harness import START
 
@@ -125,6 +125,15 @@ class JnxRecoveryTests(RecoveryTestCase):
         problems = [e["problem"] for e in logged if "problem" in e]
         self.assertEqual(len(problems), 1)
         self.assertIn(f"torn tail at offset {size}: 20 bytes dropped (record of 23 bytes cut off)", problems[0])
+
+    def test_inputs_that_raised_live_raise_again_and_replay_goes_on(self) -> None:
+        with self.assertRaises(UnknownBook):
+            self.venue.operate(Halt("9999"))
+        with self.assertRaises(CodecError):
+            self.venue.gateway.handle("TRADE1", b"O\x00\x01")  # wrong length: the session closes
+        self.trade()
+        recovered = self.restart()
+        self.assertSameState(self.venue, recovered)
 
     def test_damaged_journal_refused(self) -> None:
         self.trade()

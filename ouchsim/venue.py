@@ -124,6 +124,8 @@ class Venue(service.Service):
             clock=InputClock(lambda: self.gateway.now),
             self_trade_prevention=settings.self_trade_prevention,
             throttle=settings.throttle_per_second or None,
+            account_throttles={a.name: a.throttle_per_second or None for a in settings.accounts.values()
+                               if a.throttle_per_second is not None},
             max_order_value=settings.order_value_limit or None,
             max_quantity=dialect.max_quantity,
             max_price=dialect.max_price_ticks,

@@ -161,9 +161,12 @@ class Session:
 
     def send_orders(self, count: int, now: int) -> None:
         """Make and send `count` messages of the workload, all stamped `now`."""
-        frames = [self._next_message(now) for _ in range(count)]
+        self.write(self.make_orders(count, now))
+
+    def make_orders(self, count: int, now: int) -> bytes:
+        """The frames of the next `count` messages of the workload, awaited from `now` on."""
         self.last_send = now
-        self.write(b"".join(frames))
+        return b"".join([self._next_message(now) for _ in range(count)])
 
     def _take_deep(self) -> tuple[bytes, Any, str]:
         deep = self.deep
@@ -230,6 +233,10 @@ class Session:
         if not data:
             self.closed = self.closed or "server closed the connection"
             return 0
+        return self.consume(data, now, latencies)
+
+    def consume(self, data: bytes, now: int, latencies: array) -> int:
+        """Check each reply in `data` (and what was left of the last); return the sequenced ones."""
         buf = self.inbuf + data if self.inbuf else data
         end_of_buffer = len(buf)
         replies = self.orders.replies

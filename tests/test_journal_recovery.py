@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -184,6 +185,21 @@ class Subscriber:
 
     def end_session(self) -> None:
         self.received.append("end of session")
+
+
+class AccountThrottleTests(RecoveryTestCase):
+    def test_per_account_throttle_is_wired_and_replays_the_same(self) -> None:
+        accounts = dict(self.settings.accounts)
+        accounts["TRADE1"] = dataclasses.replace(accounts["TRADE1"], throttle_per_second=1)
+        directory = tempfile.mkdtemp(prefix="ouchsim-journal-")
+        venue = self.start(journal=directory, accounts=accounts)
+        for token in (1, 2):
+            self.send("TRADE1", enter(token, "B", 24000), venue)
+            self.send("TRADE2", enter(token, "B", 24000), venue)
+        self.clock.advance(0)
+        kinds = {a: [p[:1] for p in venue.streams.messages(a)] for a in ("TRADE1", "TRADE2")}
+        self.assertEqual(kinds, {"TRADE1": [b"S", b"A", b"J"], "TRADE2": [b"S", b"A", b"A"]})
+        self.assertSameState(venue, self.start(journal=directory, accounts=accounts))
 
 
 class RollTests(RecoveryTestCase):

@@ -26,35 +26,28 @@ log = Logger()
 PROGRESS_EVERY = 1 << 18
 
 
+#: Operator commands and their verbs in the journal; Halt and Resume name an orderbook after the verb.
+VERBS: dict[type, str] = {Open: "open", Close: "close", Halt: "halt", Resume: "resume", Roll: "roll"}
+_COMMANDS = {verb: kind for kind, verb in VERBS.items()}
+_WITH_BOOK = (Halt, Resume)
+
+
 def operator_text(command: Command) -> str:
     """The journal's text for an operator command: ``open``, ``close``, ``halt 7203``, ``roll``."""
-    if isinstance(command, Open):
-        return "open"
-    if isinstance(command, Close):
-        return "close"
-    if isinstance(command, Halt):
-        return f"halt {command.book}"
-    if isinstance(command, Resume):
-        return f"resume {command.book}"
-    if isinstance(command, Roll):
-        return "roll"
-    raise ValueError(f"{type(command).__name__} is not an operator command")
+    verb = VERBS.get(type(command))
+    if verb is None:
+        raise ValueError(f"{type(command).__name__} is not an operator command")
+    return f"{verb} {command.book}" if isinstance(command, _WITH_BOOK) else verb
 
 
 def parse_operator(text: str) -> Command:
     """The command of an operator record; `JournalError` for text no version ever wrote."""
     verb, _, book = text.partition(" ")
-    if verb == "open" and not book:
-        return Open()
-    if verb == "close" and not book:
-        return Close()
-    if verb == "roll" and not book:
-        return Roll()
-    if verb == "halt" and book:
-        return Halt(book)
-    if verb == "resume" and book:
-        return Resume(book)
-    raise JournalError(f"unknown operator command {text!r}")
+    kind = _COMMANDS.get(verb)
+    if kind is None or bool(book) != (kind in _WITH_BOOK):
+        raise JournalError(f"unknown operator command {text!r}")
+    command: Command = kind(book) if book else kind()
+    return command
 
 
 class InputClock:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import tempfile
 from pathlib import Path
 
 from twisted.internet import defer, reactor, task
@@ -16,6 +15,7 @@ from ouchsim.journal import HEADER, INBOUND, OPERATOR, Header, JournalReader, Jo
 from ouchsim.ouch import jnx
 from ouchsim.venue import Venue
 from tests.gateway_harness import START
+from tests.test_journal_format import temporary_directory
 
 HEAD = Header("jnx", "2026112601", datetime.date(2026, 11, 26))
 
@@ -24,7 +24,7 @@ class WriterTestCase(unittest.TestCase):
     policy = "every-batch"
 
     def setUp(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="ouchsim-journal-"))
+        self.dir = Path(temporary_directory(self))
         self.path = self.dir / "2026112601.ouchj"
         self.clock = task.Clock()
         self.clock.advance(1000)
@@ -220,7 +220,7 @@ class ThreadedSyncTests(unittest.TestCase):
 
     @defer.inlineCallbacks
     def test_publish_after_threaded_sync(self) -> None:
-        path = Path(tempfile.mkdtemp(prefix="ouchsim-journal-")) / "2026112601.ouchj"
+        path = Path(temporary_directory(self)) / "2026112601.ouchj"
         published: list[tuple[str, bytes]] = []
         writer = JournalWriter.create(path, HEAD, reactor, lambda a, p: published.append((a, p)))
         self.addCleanup(writer.close)
@@ -254,7 +254,7 @@ class VenueBatchTests(unittest.TestCase):
     def setUp(self) -> None:
         self.clock = task.Clock()
         self.clock.advance(START)
-        directory = tempfile.mkdtemp(prefix="ouchsim-journal-")
+        directory = temporary_directory(self)
         self.venue = Venue(Settings.default().replace(journal=directory), self.clock)
         self.venue.startService()
         self.addCleanup(self.venue.stopService)

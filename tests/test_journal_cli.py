@@ -6,7 +6,6 @@ import datetime
 import io
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from twisted.trial import unittest
@@ -14,6 +13,7 @@ from twisted.trial import unittest
 from ouchsim import cli
 from ouchsim.journal import DISCONNECT, INBOUND, OPERATOR, Header, encode_record
 from ouchsim.ouch import jnx
+from tests.test_journal_format import temporary_directory
 
 REPO = Path(__file__).resolve().parent.parent
 ENTER = jnx.DIALECT.encode_inbound(
@@ -24,7 +24,7 @@ NINE = 9 * 3600 * 10**9
 
 class CliTests(unittest.TestCase):
     def setUp(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="ouchsim-journal-"))
+        self.dir = Path(temporary_directory(self))
         self.path = self.dir / "2026112601.ouchj"
         self.data = Header("jnx", "2026112601", datetime.date(2026, 11, 26)).encode() + b"".join(
             [

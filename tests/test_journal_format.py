@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import shutil
 import struct
 import tempfile
 import zlib
@@ -35,6 +36,13 @@ RECORDS = [
     (DISCONNECT, 9 * 3600 * 10**9 + 3, b"TRADE2", b""),
     (OPERATOR, 10 * 3600 * 10**9, b"", b"halt 7203"),
 ]
+
+
+def temporary_directory(case: unittest.TestCase) -> str:
+    """A fresh directory, removed after the test."""
+    path = tempfile.mkdtemp(prefix="ouchsim-journal-")
+    case.addCleanup(shutil.rmtree, path, True)
+    return path
 
 
 def journal_bytes(records=RECORDS, header: Header = HEAD) -> bytes:
@@ -166,7 +174,7 @@ class DamageTests(unittest.TestCase):
 
 class FileTests(unittest.TestCase):
     def setUp(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="ouchsim-journal-"))
+        self.dir = Path(temporary_directory(self))
         self.clock = task.Clock()
 
     def test_names_and_sessions_of_a_day(self) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from twisted.trial import unittest
 from ouchsim.ouch import get_dialect, jnx
 from ouchsim.soupbintcp import SoupClientFactory
 from tests.server_process import REPO, ServerProcess
+from tests.test_journal_format import temporary_directory
 
 JNX = get_dialect("jnx")
 BOOK = "7203"
@@ -142,7 +142,7 @@ class CrashRecoveryTests(unittest.TestCase):
 
     @defer.inlineCallbacks
     def test_sigkill_mid_stream_then_restart(self) -> None:
-        journal = tempfile.mkdtemp(prefix="ouchsim-journal-")
+        journal = temporary_directory(self)
         server = self.start_server(journal)
         buyer = yield Trader("TRADE1", "secret1").connect(server.port)
         seller = yield Trader("TRADE2", "secret2").connect(server.port)

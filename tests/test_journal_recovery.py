@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from ouchsim.journal import HEADER, OPERATOR, Header, JournalError, JournalReade
 from ouchsim.ouch import CodecError, jnx, nasdaq42
 from ouchsim.venue import Venue
 from tests.gateway_harness import START
+from tests.test_journal_format import temporary_directory
 
 ACCOUNTS = ("TRADE1", "TRADE2", "OPER1")
 
@@ -29,7 +29,7 @@ class RecoveryTestCase(unittest.TestCase):
     dialect = "jnx"
 
     def setUp(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="ouchsim-journal-"))
+        self.dir = Path(temporary_directory(self))
         self.clock = task.Clock()
         self.clock.advance(START)
         self.settings = Settings.default().replace(journal=str(self.dir), dialect=self.dialect)
@@ -150,7 +150,7 @@ class JnxRecoveryTests(RecoveryTestCase):
             Venue(self.settings.replace(dialect="nasdaq42", time_zone="Asia/Tokyo"), self.clock).startService()
 
     def test_closed_market_at_start_is_journaled(self) -> None:
-        directory = tempfile.mkdtemp(prefix="ouchsim-journal-")
+        directory = temporary_directory(self)
         venue = self.start(journal=directory, market_open=False)
         self.assertEqual(venue.engine.market_state().value, "closed")
         records = list(JournalReader.open(venue.journal.path).records())
@@ -162,7 +162,7 @@ class JnxRecoveryTests(RecoveryTestCase):
         self.assertEqual(again.engine.market_state().value, "open")
 
     def test_throttle_replays_the_same(self) -> None:
-        directory = tempfile.mkdtemp(prefix="ouchsim-journal-")
+        directory = temporary_directory(self)
         venue = self.start(journal=directory, throttle_per_second=2)
         for token in range(1, 6):
             self.send("TRADE1", enter(token, "B", 24000 + token), venue)
@@ -191,7 +191,7 @@ class AccountThrottleTests(RecoveryTestCase):
     def test_per_account_throttle_is_wired_and_replays_the_same(self) -> None:
         accounts = dict(self.settings.accounts)
         accounts["TRADE1"] = dataclasses.replace(accounts["TRADE1"], throttle_per_second=1)
-        directory = tempfile.mkdtemp(prefix="ouchsim-journal-")
+        directory = temporary_directory(self)
         venue = self.start(journal=directory, accounts=accounts)
         for token in (1, 2):
             self.send("TRADE1", enter(token, "B", 24000), venue)
@@ -246,7 +246,7 @@ class RollTests(RecoveryTestCase):
         self.assertEqual([r.data for r in JournalReader.open(path).records()], [b"open"])
 
     def test_close_then_roll_closed(self) -> None:
-        venue = self.start(journal=tempfile.mkdtemp(prefix="ouchsim-journal-"), market_open=False)
+        venue = self.start(journal=temporary_directory(self), market_open=False)
         venue.operate(Open())
         venue.operate(Close())
         venue.operate(Roll())

@@ -86,6 +86,7 @@ class Settings:
     journal_fsync: str = "every-batch"
     journal_fsync_interval: float = 0.01
     market_open: bool = True
+    halted_books: tuple[str, ...] = ()
     heartbeat_interval: float = 1.0
     peer_timeout: float = 15.0
     login_timeout: float = 30.0
@@ -251,6 +252,7 @@ def _settings(parser: configparser.ConfigParser) -> Settings:
         journal_fsync=fsync,
         journal_fsync_interval=_number(journal, "fsync_interval", 10.0, float) / 1000,
         market_open=market == "open",
+        halted_books=tuple(item.strip() for item in server.get("halt", "").split(",") if item.strip()),
         heartbeat_interval=_number(session, "heartbeat_interval", 1.0, float),
         peer_timeout=_number(session, "peer_timeout", 15.0, float),
         login_timeout=_number(session, "login_timeout", 30.0, float),

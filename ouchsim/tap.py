@@ -39,6 +39,14 @@ class Options(usage.Options):
         ["closed", None, "start with the market closed"],
     ]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self["halt"] = []
+
+    def opt_halt(self, book: str) -> None:
+        """halt this orderbook at the start of the session (repeatable; config: [server] halt)"""
+        self["halt"].append(book)
+
     def postOptions(self) -> None:
         if self["open"] and self["closed"]:
             raise usage.UsageError("--open and --closed exclude each other")
@@ -63,7 +71,14 @@ def settings_from(options: usage.Options | dict[str, Any]) -> Settings:
         overrides["market_open"] = True
     if options["closed"]:
         overrides["market_open"] = False
-    return settings.replace(**overrides)
+    if options["halt"]:
+        overrides["halted_books"] = tuple(options["halt"])
+    settings = settings.replace(**overrides)
+    unknown = [book for book in settings.halted_books if book not in settings.dialect_orderbooks]
+    if unknown:
+        raise ConfigError(f"cannot halt {', '.join(unknown)}: not an orderbook of {settings.dialect} "
+                          f"({', '.join(settings.dialect_orderbooks)})")
+    return settings
 
 
 def makeService(options: Options) -> service.MultiService:

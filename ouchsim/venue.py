@@ -26,7 +26,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from ouchsim.config import Settings
-from ouchsim.engine import Close, Command, Event, MatchingEngine, Open, Roll
+from ouchsim.engine import Close, Command, Event, Halt, MatchingEngine, Open, Roll
 from ouchsim.gateway import ADAPTERS, ENGINE_STYLE
 from ouchsim.journal import Header, JournalError, JournalReader, JournalWriter, journal_path, sessions_of
 from ouchsim.ouch import CodecError, UnsupportedMessage, get_dialect
@@ -104,8 +104,7 @@ class Venue(service.Service):
             max_unsent_bytes=settings.max_unsent_bytes,
             stuck_timeout=settings.stuck_timeout,
         )
-        if settings.market_open:
-            self.operate(Open())
+        self._start_of_day()
 
     def _build_core(self) -> None:
         """A fresh engine and gateway (at construction, and before a journal is replayed)."""
@@ -172,8 +171,12 @@ class Venue(service.Service):
         return self._start_of_day()
 
     def _start_of_day(self) -> list[Event]:
-        """The market state the configuration asks for at the start of a session (journaled)."""
-        return self.gateway.operate(Open() if self.settings.market_open else Close())
+        """The market state the configuration asks for at the start of a session (journaled):
+        open or closed, and the books to halt (`--halt`)."""
+        events = self.gateway.operate(Open() if self.settings.market_open else Close())
+        for book in self.settings.halted_books:
+            events += self.gateway.operate(Halt(book))
+        return events
 
     def open(self) -> list[Event]:
         return self.operate(Open())

@@ -73,7 +73,7 @@ def missing_server_option(script: Path) -> str | None:
 
     known = {name for name, *_ in Options.optParameters} | {name for name, *_ in Options.optFlags}
     for option in server_options(script):
-        if option.startswith("--") and option[2:] not in known:
+        if option.startswith("--") and option[2:] not in known and not hasattr(Options, "opt_" + option[2:]):
             return option
     return None
 

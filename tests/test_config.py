@@ -92,3 +92,9 @@ class OptionsTests(unittest.TestCase):
         with self.assertRaises(usage.UsageError) as caught:
             self.parse("--config", write_config("[server]\nport = x\n"))
         self.assertIn("port", str(caught.exception))
+
+    def test_halt_repeatable_and_checked(self) -> None:
+        self.assertEqual(self.parse("--halt", "2", "--halt", "7203").settings.halted_books, ("2", "7203"))
+        with self.assertRaises(usage.UsageError) as caught:
+            self.parse("--halt", "NOPE")
+        self.assertIn("NOPE", str(caught.exception))

@@ -275,3 +275,16 @@ class MalformedTests(JnxTestCase):
     def test_unknown_type_raises_codec_error(self) -> None:
         with self.assertRaises(CodecError):
             self.h.venue.gateway.handle("TRADE1", b"Q" * 48)
+
+
+class StartupTests(unittest.TestCase):
+    def test_halted_at_start(self) -> None:
+        h = Harness("jnx", halted_books=("2",))
+        h.replies("TRADE1")
+        self.assertEqual(h.send("TRADE1", enter(1, book="2"))[0].reason, "H")
+        self.assertEqual(h.send("TRADE1", enter(2, book="1"))[0].message_type, "A")
+
+    def test_closed_at_start(self) -> None:
+        h = Harness("jnx", market_open=False)
+        self.assertEqual(h.replies("TRADE1"), [])
+        self.assertEqual(h.send("TRADE1", enter(1))[0].reason, "R")

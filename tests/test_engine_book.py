@@ -30,14 +30,11 @@ class BookTestCase(TestCase):
     def setUp(self) -> None:
         self.book = OrderBook(BOOK, post_only_cancels=self.post_only_cancels)
 
-    def next_number(self) -> int:
-        return len(self.book.records)
-
     def enter(self, account: str, side: str, price: int, quantity: int, **kw: object) -> list:
-        return self.book.enter(self.next_number(), account, side, price, quantity, **kw)  # type: ignore[arg-type]
+        return self.book.enter(account, side, price, quantity, **kw)  # type: ignore[arg-type]
 
     def replace(self, number: int, price: int, total: int, **kw: object) -> list:
-        return self.book.replace(number, self.next_number(), price, total, **kw)  # type: ignore[arg-type]
+        return self.book.replace(number, price, total, **kw)  # type: ignore[arg-type]
 
     def side(self, side: str) -> list[tuple[int, int, int]]:
         """(number, price, open) of one side in priority order."""
@@ -124,10 +121,10 @@ class FillTests(BookTestCase):
         records: list = [None]
         one = OrderBook("A", records, counter)
         two = OrderBook("B", records, counter)
-        one.enter(1, "X", "S", 10, 1)
-        two.enter(2, "X", "S", 10, 1)
-        self.assertEqual(one.enter(3, "Y", "B", 10, 1)[1].match_number, 1)
-        self.assertEqual(two.enter(4, "Y", "B", 10, 1)[1].match_number, 2)
+        one.enter("X", "S", 10, 1)
+        self.assertEqual(two.enter("X", "S", 10, 1)[0].order_number, 2)
+        self.assertEqual(one.enter("Y", "B", 10, 1)[1].match_number, 1)
+        self.assertEqual(two.enter("Y", "B", 10, 1)[1].match_number, 2)
 
     def test_sell_aggressor(self) -> None:
         self.enter("A", "B", 100, 5)
@@ -474,12 +471,3 @@ class SelfTradeTests(BookTestCase):
             [Replaced("A", 3, 2, BOOK, "B", 101, 5, LIVE), SelfTradePrevented("A", 3, BOOK, 5, 3, 101, REMOVED)],
         )
         self.assertEqual(self.side("B"), [])
-
-
-class StandaloneNumberingTests(TestCase):
-    def test_numbers_need_not_be_dense(self) -> None:
-        book = OrderBook(BOOK)
-        book.enter(10, "A", "B", 100, 1)
-        book.enter(5, "A", "B", 100, 1)
-        self.assertEqual([n for n, _ in book.orders("B")], [10, 5])
-        self.assertEqual(book.cancel(10), [Canceled("A", 10, BOOK, 1, CancelReason.USER)])

@@ -17,7 +17,7 @@ import resource
 import sys
 import time
 import tracemalloc
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from ouchsim.engine import Cancel, Command, Enter, MatchingEngine, Open, Replace
 
@@ -135,11 +135,12 @@ def timed(commands: list[Command]) -> tuple[int, float, MatchingEngine]:
 
 def _fresh(command: Command) -> Command:
     """A copy of a command with its own quantity int, as a decoder would make it."""
-    if isinstance(command, Enter):
-        return replace(command, quantity=command.quantity + 0)
-    if isinstance(command, Replace):
-        return replace(command, quantity_total=command.quantity_total + 0)
-    return command
+    c = command
+    if isinstance(c, Enter):
+        return Enter(c.account, c.book, c.side, c.price, c.quantity + 0, c.immediate)
+    if isinstance(c, Replace):
+        return Replace(c.account, c.order_number, c.price, c.quantity_total + 0)
+    return c
 
 
 def measure_memory(commands: list[Command]) -> tuple[int, int, int]:

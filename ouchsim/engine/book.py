@@ -6,7 +6,7 @@ the order of engine-rules.md ("Order of events").
 
 Layout, chosen for speed and memory (measured by ``python -m ouchsim.bench.engine``):
 - a live order is a record in ``records``, a list indexed by order number (numbers are dense:
-  1, 2, 3 … of the day), holding a plain tuple ``(account, side, price, open, executed, book id)``
+  1, 2, 3 … of the day, and the next one is ``len(records)``), holding a plain tuple ``(account, side, price, open, executed, book id)``
   (see ``ACCOUNT`` … ``BOOK``) or None once the order is gone. A list slot is found without
   hashing or comparing keys (fewer cache misses than a dict on a large book), and a tuple of
   strings and ints is no longer followed by the garbage collector once it has survived a
@@ -14,7 +14,9 @@ Layout, chosen for speed and memory (measured by ``python -m ouchsim.bench.engin
   tuple;
 - each side is a dict price → ``Level`` plus a sorted list of its prices (best bid last, best ask
   first): the best price is one index away, a new level one ``bisect.insort``;
-- a ``Level`` is a FIFO deque of order numbers with running totals. Cancel is O(1): the record
+- a ``Level`` is a FIFO deque of order numbers and a count of the live ones (depth queries sum
+  the open quantities when asked, which is cheaper than keeping a total on every change). Cancel
+  is O(1): the record
   becomes None and the number stays in the deque, dead; matching drops dead numbers as it meets them at
   the front, and a level holding more dead than live numbers is compacted. A Modify that moves an
   order to the back leaves a stale copy of its (still live) number behind: ``_stale`` counts those
@@ -60,13 +62,12 @@ _COMPACT_SLACK = 16
 class Level(deque[int]):
     """The order numbers at one price in time priority, dead ones included until dropped."""
 
-    __slots__ = ("price", "quantity", "count")
+    __slots__ = ("price", "count")
 
     def __init__(self, price: int) -> None:
         super().__init__()
         self.price = price
-        #: total open quantity and number of live orders
-        self.quantity = 0
+        #: the number of live orders
         self.count = 0
 
 
@@ -82,15 +83,16 @@ class Trade(NamedTuple):
 class OrderBook:
     """The bids and asks of one orderbook id.
 
-    ``records`` holds the order records by order number; pass one list to every book of an engine
-    (a book fills only the slots of the numbers it is given; the engine hands out
-    ``len(records)`` as the next number). ``next_match`` hands out match numbers
+    ``records`` holds the order records by order number; pass one list to every book of an engine,
+    so that order numbers are unique across its books: an Enter or a Replace takes
+    ``len(records)`` as its order number and appends its record (None if it does not rest).
+    ``next_match`` hands out match numbers
     (day-unique across books: share one counter). ``post_only_cancels``: a post-only order that
     would trade is Accepted live and then Canceled post-only (NASDAQ) instead of Accepted dead (JNX).
     ``self_trade_prevention``: False (off), True (every account) or the accounts whose incoming
     orders do not trade with their own resting orders.
 
-    Order commands take order numbers that must be live on this book (the engine checks).
+    Cancel, Replace and Modify take order numbers that must be live on this book (the engine checks).
     """
 
     def __init__(
@@ -124,7 +126,6 @@ class OrderBook:
 
     def enter(
         self,
-        number: int,
         account: str,
         side: str,
         price: int,
@@ -133,7 +134,9 @@ class OrderBook:
         minimum: int = 0,
         post_only: bool = False,
     ) -> list[Event]:
-        """Enter a new order as ``number`` (side ``"B"`` or ``"S"``)."""
+        """Enter a new order (side ``"B"`` or ``"S"``) as order number ``len(records)``."""
+        records = self.records
+        number = len(records)
         if side == "B":
             opposite = self._ask_prices
             crosses = opposite and price >= opposite[0]
@@ -152,38 +155,34 @@ class OrderBook:
             level = self._new_level(side, price)
         level.append(number)
         level.count += 1
-        level.quantity += quantity
         book = self.id
-        records = self.records
-        if number == len(records):
-            records.append((account, side, price, quantity, 0, book))
-        else:
-            self._put(number, (account, side, price, quantity, 0, book))
+        records.append((account, side, price, quantity, 0, book))
         return [new_event(Accepted, (account, number, book, side, price, quantity, LIVE))]
 
     def replace(
         self,
         order_number: int,
-        number: int,
         price: int,
         quantity_total: int,
         immediate: bool = False,
         minimum: int = 0,
         post_only: bool = False,
     ) -> list[Event]:
-        """Take the order off the book and enter its new version as ``number``.
+        """Take the order off the book and enter its new version as order number ``len(records)``.
 
         Open = ``quantity_total`` − executed: below zero the order is canceled (reason user), at
         zero it is Replaced dead, above zero the new version goes to the back of its price level
         and may trade.
         """
-        account, side, _, _, executed, _ = self.records[order_number]  # type: ignore[misc]
+        records = self.records
+        account, side, _, _, executed, _ = records[order_number]  # type: ignore[misc]
         open_quantity = quantity_total - executed
         if open_quantity < 0:
             return self.cancel(order_number)
         self._remove(order_number, side)
+        number = len(records)
         if not open_quantity:
-            self._put(number, None)
+            records.append(None)
             return [Replaced(account, number, order_number, self.id, side, price, 0, DEAD)]
         return self._place(
             number, order_number, account, side, price, open_quantity, executed,
@@ -203,14 +202,12 @@ class OrderBook:
                 return []
             decrement = open_quantity - intended_open
             records[order_number] = (account, side, price, intended_open, executed, book)
-            level.quantity -= decrement
             return [new_event(Canceled, (account, order_number, book, decrement, reason))]
         # _remove, inline: this is the hot path of a cancel
         records[order_number] = None
         if self._stale:
             self._stale.pop(order_number, None)
         level.count = count = level.count - 1
-        level.quantity -= open_quantity
         if not count or len(level) > 2 * count + _COMPACT_SLACK:
             self._tidy(level, side)
         return [new_event(Canceled, (account, order_number, book, open_quantity, reason))]
@@ -228,7 +225,6 @@ class OrderBook:
         level = (self._bids if side == "B" else self._asks)[price]
         kept = new_open <= open_quantity
         self.records[order_number] = (account, side, price, new_open, executed, book)
-        level.quantity += new_open - open_quantity
         if not kept:
             level.append(order_number)
             self._stale[order_number] = self._stale.get(order_number, 0) + 1
@@ -247,9 +243,14 @@ class OrderBook:
         bids = self._bids
         asks = self._asks
         return (
-            [(p, bids[p].quantity, bids[p].count) for p in self._bid_prices[: -levels - 1 : -1]],
-            [(p, asks[p].quantity, asks[p].count) for p in self._ask_prices[:levels]],
+            [(p, self._open_quantity(bids[p]), bids[p].count) for p in self._bid_prices[: -levels - 1 : -1]],
+            [(p, self._open_quantity(asks[p]), asks[p].count) for p in self._ask_prices[:levels]],
         )
+
+    def _open_quantity(self, level: Level) -> int:
+        """A level's total open quantity, summed when asked (cheaper than keeping it on every change)."""
+        records = self.records
+        return sum(records[number][OPEN] for number in self._live(level))  # type: ignore[index]
 
     def orders(self, side: str) -> Iterator[tuple[int, OrderRecord]]:
         """(order number, record) of one side's live orders in priority order (walks the side)."""
@@ -318,7 +319,7 @@ class OrderBook:
         if rests and quantity:
             self._rest(number, account, side, price, quantity, executed)
         else:
-            self._put(number, None)
+            self.records.append(None)
         return events
 
     def _take(
@@ -372,7 +373,6 @@ class OrderBook:
                     records[resting] = None
                     level.popleft()
                     level.count -= 1
-                level.quantity -= fill
                 remaining -= fill
                 append(new_event(Executed, (resting_account, resting, book, fill, best, ADDED, match)))
                 append(new_event(Executed, (account, number, book, fill, best, REMOVED, match)))
@@ -410,7 +410,7 @@ class OrderBook:
     # -- the book itself -------------------------------------------------------------------
 
     def _rest(self, number: int, account: str, side: str, price: int, quantity: int, executed: int) -> None:
-        """Put an order at the back of its price level."""
+        """Put a new order (``number`` is ``len(records)``) at the back of its price level."""
         try:
             level = (self._bids if side == "B" else self._asks)[price]
             price = level.price
@@ -418,12 +418,7 @@ class OrderBook:
             level = self._new_level(side, price)
         level.append(number)
         level.count += 1
-        level.quantity += quantity
-        records = self.records
-        if number == len(records):
-            records.append((account, side, price, quantity, executed, self.id))
-        else:
-            self._put(number, (account, side, price, quantity, executed, self.id))
+        self.records.append((account, side, price, quantity, executed, self.id))
 
     def _new_level(self, side: str, price: int) -> Level:
         level = Level(price)
@@ -441,7 +436,6 @@ class OrderBook:
         price = records[number][PRICE]  # type: ignore[index]
         level = (self._bids if side == "B" else self._asks)[price]
         level.count = count = level.count - 1
-        level.quantity -= records[number][OPEN]  # type: ignore[index]
         records[number] = None
         if self._stale:
             self._stale.pop(number, None)
@@ -464,18 +458,6 @@ class OrderBook:
         if self._stale:
             for live_number in live:
                 self._stale.pop(live_number, None)
-
-    def _put(self, number: int, record: OrderRecord | None) -> None:
-        """Store a record at ``number``, growing the list when the number is new."""
-        records = self.records
-        size = len(records)
-        if number == size:
-            records.append(record)
-        elif number < size:
-            records[number] = record
-        else:
-            records.extend([None] * (number - size))
-            records.append(record)
 
     def _drop_stale(self, number: int) -> bool:
         """Count one stale copy of a live number as dropped from the front of its level."""

@@ -1,19 +1,35 @@
 """Commands: what the gateway (or an operator) asks the engine to do.
 
-Commands are frozen, slotted values in dialect-neutral terms: prices and quantities are integer
+Commands are immutable values in dialect-neutral terms: prices and quantities are integer
 ticks and shares, sides are ``"B"`` or ``"S"`` (the gateway maps sell short to ``"S"``), orders are
 named by the engine's order numbers (the gateway keeps each account's token → order number map).
+
+The order commands, one per inbound message (Enter, Replace, Cancel, Modify), are ``NamedTuple``
+values whose equality also compares the type, like the events: building one costs about a third
+of a frozen slotted dataclass, whose ``__init__`` sets each field through ``object.__setattr__``.
+The others are frozen dataclasses.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple, TypeVar
 
-from ouchsim.engine.events import CancelReason
+from ouchsim.engine.events import CancelReason, _eq, _ne
+
+_T = TypeVar("_T", bound=type)
 
 
-@dataclass(slots=True, frozen=True)
-class Enter:
+def _compared_with_type(cls: _T) -> _T:
+    """Make a NamedTuple command equal only to one of its own type, as the events are."""
+    cls.__eq__ = _eq  # type: ignore[method-assign, assignment]
+    cls.__ne__ = _ne  # type: ignore[method-assign, assignment]
+    cls.__hash__ = tuple.__hash__  # type: ignore[method-assign, assignment]
+    return cls
+
+
+@_compared_with_type
+class Enter(NamedTuple):
     """Enter a new limit order.
 
     ``immediate``: trade what can trade now and cancel the rest (TIF 0 / IOC).
@@ -34,8 +50,8 @@ class Enter:
     min_qty_rests: bool = False
 
 
-@dataclass(slots=True, frozen=True)
-class Replace:
+@_compared_with_type
+class Replace(NamedTuple):
     """Replace a live order: it leaves the book and comes back as a new order number.
 
     ``quantity_total`` is the chain's new total (wanted open + already executed). The other fields
@@ -52,8 +68,8 @@ class Replace:
     min_qty_rests: bool = False
 
 
-@dataclass(slots=True, frozen=True)
-class Cancel:
+@_compared_with_type
+class Cancel(NamedTuple):
     """Cancel a live order down to ``intended_open`` shares (0 = all of it; JNX always sends 0).
 
     Reducing keeps time priority; an intended size at or above the open quantity does nothing.
@@ -64,8 +80,8 @@ class Cancel:
     intended_open: int = 0
 
 
-@dataclass(slots=True, frozen=True)
-class Modify:
+@_compared_with_type
+class Modify(NamedTuple):
     """Set a live order's total liable quantity (open + executed), NASDAQ Modify.
 
     Fewer or equal keeps priority, more moves it to the back of its level, at or below the

@@ -246,11 +246,10 @@ class MatchingEngine:
     # -- order commands ------------------------------------------------------------------------
 
     def _enter(self, command: Enter) -> list[Event]:
-        quantity = command.quantity
-        price = command.price
-        minimum = command.minimum_quantity
+        # Commands are named tuples: one unpack is cheaper than reading their fields one by one.
+        account, book_id, side, price, quantity, immediate, minimum, post_only, _ = command
         try:
-            book = self._tradable[command.book]
+            book = self._tradable[book_id]
         except KeyError:
             book = None
         if (
@@ -262,12 +261,9 @@ class MatchingEngine:
         ):
             reason = self._entry_refusal(command)
             if reason is not None:
-                return [Rejected(command.account, reason)]
-            book = self._books[command.book]
-        return book.enter(
-            len(self._records), command.account, command.side, price, quantity, command.immediate, minimum,
-            command.post_only,
-        )  # fmt: skip
+                return [Rejected(account, reason)]
+            book = self._books[book_id]
+        return book.enter(account, side, price, quantity, immediate, minimum, post_only)
 
     def _entry_refusal(self, command: Enter) -> RejectReason | None:
         """Every check of an Enter, in the dialects' order; None if it may be entered."""
@@ -297,27 +293,24 @@ class MatchingEngine:
         return record
 
     def _replace(self, command: Replace) -> list[Event]:
-        number = command.order_number
+        account, number, price, total, immediate, minimum, post_only, _ = command
         try:
             record = self._records[number]
         except IndexError:
             return []
-        if record is None or record[ACCOUNT] != command.account or number < 0:
+        if record is None or record[ACCOUNT] != account or number < 0:
             return []
         book = self._tradable.get(record[BOOK])
         if book is None:
             return []
-        total = command.quantity_total
-        price = command.price
-        minimum = command.minimum_quantity
         if minimum or self._guarded or not 0 < total <= self._max_quantity or not 0 < price <= self._max_price:
             reason = self._replace_refusal(command, record[EXECUTED])
         elif total < record[EXECUTED]:
             reason = CancelReason.USER
         else:
-            return book.replace(number, len(self._records), price, total, command.immediate, minimum, command.post_only)
+            reason = None
         if reason is None:
-            return book.replace(number, len(self._records), price, total, command.immediate, minimum, command.post_only)
+            return book.replace(number, price, total, immediate, minimum, post_only)
         return book.cancel(number, 0, reason)
 
     def _replace_refusal(self, command: Replace, executed: int) -> CancelReason | None:
@@ -340,14 +333,14 @@ class MatchingEngine:
         return None
 
     def _cancel(self, command: Cancel) -> list[Event]:
-        number = command.order_number
+        account, number, intended_open = command
         try:
             record = self._records[number]
         except IndexError:
             return []
-        if record is None or record[ACCOUNT] != command.account or number < 0:
+        if record is None or record[ACCOUNT] != account or number < 0:
             return []
-        return self._books[record[BOOK]].cancel(number, command.intended_open)
+        return self._books[record[BOOK]].cancel(number, intended_open)
 
     def _modify(self, command: Modify) -> list[Event]:
         number = command.order_number

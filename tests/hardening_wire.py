@@ -184,11 +184,11 @@ def trade_check(port: int, dialect: str = "jnx", token: int = 1_000_000,
     buyer, seller = _logged_in(port, *buyer), _logged_in(port, *seller)
     try:
         buyer.send(unsequenced(codec.encode_inbound(buy)))
-        first = [codec.decode_outbound(p) for p in buyer.sequenced(1, WAIT)]
+        first = _order_messages(codec, buyer, 1, buy.order_token)
         assert [m.message_type for m in first] == ["A"], first
         seller.send(unsequenced(codec.encode_inbound(sell)))
-        sells = [codec.decode_outbound(p) for p in seller.sequenced(2, WAIT)]
-        buys = [codec.decode_outbound(p) for p in buyer.sequenced(1, WAIT)]
+        sells = _order_messages(codec, seller, 2, sell.order_token)
+        buys = _order_messages(codec, buyer, 1, buy.order_token)
         assert [m.message_type for m in sells] == ["A", "E"], sells
         assert [m.message_type for m in buys] == ["E"], buys
         assert buys[0].match_number == sells[1].match_number
@@ -201,16 +201,33 @@ def trade_check(port: int, dialect: str = "jnx", token: int = 1_000_000,
         seller.close()
 
 
-def _logged_in(port: int, user: str, password: str, attempts: int = 20) -> RawClient:
+def _order_messages(codec, client: RawClient, count: int, token) -> list:
+    """The next `count` messages about the order `token`.
+
+    Others are skipped: a session that logs in for new messages only may still receive what was
+    due before it (the opening's System Event, acknowledgements of an earlier connection's orders)
+    once the journal holds their inputs.
+    """
+    messages: list = []
+    deadline = time.monotonic() + WAIT
+    while len(messages) < count and time.monotonic() < deadline:
+        got = [codec.decode_outbound(p) for p in client.sequenced(1, max(deadline - time.monotonic(), 0.1))]
+        messages += [m for m in got if getattr(m, "order_token", None) == token]
+    return messages
+
+
+def _logged_in(port: int, user: str, password: str) -> RawClient:
     """Log in from the next sequence number; retry while an earlier connection is still being closed."""
-    for _ in range(attempts):
+    deadline = time.monotonic() + WAIT
+    while True:
         client = RawClient(port)
         answer = client.login(user, password, sequence=0, timeout=WAIT)
         if answer[:1] == b"A":
             return client
         client.close()
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{user} could not log in: {answer!r}")
         time.sleep(0.1)
-    raise AssertionError(f"{user} could not log in: {answer!r}")
 
 
 def assert_clean_log(text: str) -> None:

@@ -161,6 +161,14 @@ class LoginGarbageTests(SessionTestCase):
         self.assertEqual(connection.frames()[0][:1], b"A")
 
 
+class BeforeLoginNasdaqTests(BeforeLoginTests):
+    dialect = "nasdaq42"
+
+
+class LoginGarbageNasdaqTests(LoginGarbageTests):
+    dialect = "nasdaq42"
+
+
 class AfterLoginTests(SessionTestCase):
     def setUp(self) -> None:
         super().setUp()

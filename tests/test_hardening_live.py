@@ -256,3 +256,81 @@ class LiveFuzzTests(unittest.TestCase):
 
 class LiveFuzzNasdaqTests(LiveFuzzTests):
     dialect = "nasdaq42"
+
+
+class LiveBadFrameTests(unittest.TestCase):
+    """Each kind of bad frame over real TCP: its answer, one log line, and a bystander untouched."""
+
+    dialect = "jnx"
+
+    def setUp(self) -> None:
+        self.server = ServerProcess("--dialect", self.dialect, "--config", write_config(EXTRA_ACCOUNTS))
+        self.addCleanup(self.server.stop)
+        self.codec = jnx.DIALECT if self.dialect == "jnx" else nasdaq42.DIALECT
+
+    def cases(self) -> list[tuple[bool, bytes, bytes]]:
+        """(log in first, bytes sent, expected answer: Debug words, or a whole packet)."""
+        enter = self.codec.encode_inbound(
+            jnx.EnterOrder(1, "R", "B", 1, "7203", "DAY", 25000, 99999, 0, " ", "A", 0, "1", "1")
+            if self.dialect == "jnx" else
+            nasdaq42.EnterOrder("T1", "B", 1, "AAPL", 1_500_000, 99999, "", "Y", "A", "N", 0, "N", "R"))
+        return [
+            (False, b"\x00\x00", b"empty packet"),
+            (False, frame(b"Q", b"x"), b"unknown packet type"),
+            (False, unsequenced(enter), b"before login"),
+            (False, packets.CLIENT_HEARTBEAT_FRAME, b"before login"),
+            (False, struct.pack(">H", 60000) + b"U" * 5000, b"longer than any packet"),
+            (False, frame(b"L", b"TRADE1" + b"secret1   " + b" " * 10 + b"x".rjust(20)), b"not a number"),
+            (False, frame(b"L", b"short"), b"login request of 6 bytes"),
+            (True, unsequenced(enter[:-1]), b"got"),
+            (True, unsequenced(enter + b"xx"), b"longer than any message"),
+            (True, unsequenced(b"q" + bytes(10)), b"unknown"),
+            (True, unsequenced(b""), b"empty"),
+            (True, login_frame("TRADE1", "secret1"), b"after a successful login"),
+            (True, frame(b"O", b"now"), b"logout request of 4 bytes"),
+            (True, b"\x00\x00", b"empty packet"),
+        ]
+
+    def protocol_errors(self) -> int:
+        return self.server.log().count("protocol error from")
+
+    def test_each_bad_frame_gets_its_answer_and_one_log_line(self) -> None:
+        bystander = RawClient(self.server.port)
+        self.assertEqual(bystander.login("CHECK1", "check1")[:1], b"A")
+        for number, (log_in, data, words) in enumerate(self.cases(), start=1):
+            client = RawClient(self.server.port)
+            if log_in:
+                self.assertEqual(client.login("TRADE1", "secret1")[:1], b"A")
+                client.take()
+            client.send(data)
+            self.assertTrue(client.wait_closed(5), words)
+            answer = [p for p in client.take() if p not in (b"H",) and p[:1] != b"S"]
+            self.assertEqual(len(answer), 1, (words, answer))
+            self.assertEqual(answer[0][:1], b"+")
+            self.assertIn(words, answer[0])
+            client.close()
+            deadline = time.monotonic() + 5
+            while self.protocol_errors() < number and time.monotonic() < deadline:
+                time.sleep(0.02)
+            self.assertEqual(self.protocol_errors(), number, words)
+        for user, password in (("", ""), ("\x00" * 6, "\x00" * 10), ("TRADE1", "wrong")):
+            client = RawClient(self.server.port)
+            self.assertEqual(client.login(user, password), b"JA")
+            self.assertTrue(client.wait_closed(5))
+            client.close()
+        bystander.send(packets.CLIENT_HEARTBEAT_FRAME)
+        bystander.read_some(0.3)
+        self.assertFalse(bystander.closed)
+        # Heartbeats, and the opening's System Event if it was journaled after this login: nothing else.
+        self.assertEqual([p for p in bystander.take() if p != b"H" and p[:2] != b"SS"], [])
+        bystander.send(packets.LOGOUT_FRAME)
+        bystander.wait_closed()
+        bystander.close()
+        trade_check(self.server.port, self.dialect, token=1, buyer=("CHECK1", "check1"), seller=("CHECK2", "check2"))
+        time.sleep(0.1)
+        self.assertEqual(self.protocol_errors(), len(self.cases()))
+        assert_clean_log(self.server.log())
+
+
+class LiveBadFrameNasdaqTests(LiveBadFrameTests):
+    dialect = "nasdaq42"

@@ -18,6 +18,7 @@ from twisted.trial import unittest
 from ouchsim.ouch import jnx
 from ouchsim.soupbintcp import packets
 from tests.hardening_wire import (
+    WAIT,
     InProcessVenue,
     LogCapture,
     RawClient,
@@ -73,6 +74,7 @@ class NeverReadsTests(unittest.TestCase):
             except OSError:
                 break
             sent += 1000
+            time.sleep(0.03)  # about the server's pace, so that it is not far behind when it drops us
             batch = b"".join(unsequenced(jnx.DIALECT.encode_inbound(jnx_enter(token, tif=0, book="2")))
                              for token in range(sent + 1, sent + 1001))
         self.assertTrue(wait_for_log(self.server, "is not reading", 5), self.server.log()[-2000:])
@@ -85,7 +87,7 @@ class NeverReadsTests(unittest.TestCase):
         again = RawClient(self.server.port)
         self.assertEqual(again.login("TRADE1", "secret1")[:1], b"A")
         again.send(packets.LOGOUT_FRAME)
-        again.wait_closed()
+        self.assertTrue(again.wait_closed(WAIT))
         again.close()
         trade_check(self.server.port, "jnx", token=10**7)
         self.assertIsNone(self.server.process.poll())

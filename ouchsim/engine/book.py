@@ -18,7 +18,7 @@ Layout, chosen for speed and memory (measured by ``python -m ouchsim.bench.engin
   the open quantities when asked, which is cheaper than keeping a total on every change). Cancel
   is O(1): the record
   becomes None and the number stays in the deque, dead; matching drops dead numbers as it meets them at
-  the front, and a level holding more dead than live numbers is compacted. A Modify that moves an
+  the front, and a level holding mostly dead numbers is compacted. A Modify that moves an
   order to the back leaves a stale copy of its (still live) number behind: ``_stale`` counts those
   so that they are skipped too.
 """
@@ -55,7 +55,11 @@ OrderRecord = tuple[str, str, int, int, int, str]
 _IMMEDIATE = CancelReason.IMMEDIATE
 _POST_ONLY = CancelReason.POST_ONLY
 _USER = CancelReason.USER
-#: A level is compacted when its deque holds more than twice its live orders plus this slack.
+#: A level is compacted when its deque holds more than _COMPACT_RATIO times its live orders plus
+#: _COMPACT_SLACK. Compaction reads the record slot of every number in the level, a cache miss each
+#: (about 0.3 µs): on the benchmark a ratio of 2 spent 0.17 s of 1.9 s compacting, 4 spends 0.08 s
+#: for about 40 more bytes per resting order (dead numbers: 8 bytes of deque, 32 of int).
+_COMPACT_RATIO = 4
 _COMPACT_SLACK = 16
 
 
@@ -208,7 +212,7 @@ class OrderBook:
         if self._stale:
             self._stale.pop(order_number, None)
         level.count = count = level.count - 1
-        if not count or len(level) > 2 * count + _COMPACT_SLACK:
+        if not count or len(level) > _COMPACT_RATIO * count + _COMPACT_SLACK:
             self._tidy(level, side)
         return [new_event(Canceled, (account, order_number, book, open_quantity, reason))]
 
@@ -439,7 +443,7 @@ class OrderBook:
         records[number] = None
         if self._stale:
             self._stale.pop(number, None)
-        if not count or len(level) > 2 * count + _COMPACT_SLACK:
+        if not count or len(level) > _COMPACT_RATIO * count + _COMPACT_SLACK:
             self._tidy(level, side)
 
     def _tidy(self, level: Level, side: str) -> None:

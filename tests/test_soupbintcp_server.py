@@ -432,3 +432,19 @@ class FlowControlTests(ServerTestCase):
             self.clock.advance(1)
             proto.dataReceived(packets.CLIENT_HEARTBEAT_FRAME)
         self.assertFalse(transport.disconnected)
+
+
+class InternalErrorTests(ServerTestCase):
+    def test_fault_of_the_application_is_contained(self) -> None:
+        def broken(session, payload):
+            raise ZeroDivisionError("bug")
+
+        self.app.message_received = broken
+        proto, transport = self.login()
+        self.take(transport)
+        proto.dataReceived(packets.frame(b"U", b"x"))
+        frames = self.take(transport)
+        self.assertEqual(frames, [b"+internal error; the message was not processed"])
+        self.assertNotIn(b"ZeroDivision", b"".join(frames))
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)

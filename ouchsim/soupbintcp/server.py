@@ -211,6 +211,12 @@ class SoupServerProtocol(Int16StringReceiver):
             self.factory.application.message_received(self, packet[1:])
         except SessionError as error:
             self.protocol_error(str(error))
+        except Exception:
+            # A fault of ours, not the client's: the traceback goes to the log, the client
+            # gets a Debug packet without it, and every other session carries on.
+            self.log.failure("internal error on a message from {account} at {peer}", account=self.account,
+                             peer=self.peer)
+            self.protocol_error("internal error; the message was not processed")
 
     def packet_R(self, packet: bytes) -> None:
         """Client Heartbeat: only proves the peer is alive (dataReceived noted it)."""

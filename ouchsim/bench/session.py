@@ -37,6 +37,7 @@ CANCEL_SHARE = 0.30
 REPLACE_SHARE = 0.10
 CROSS_SHARE = 0.12
 INNER_SHARE = 0.18
+DEEP_SHARE = 0.30
 #: inner orders rest within INNER ticks of the mid; crossing orders reach INNER ticks through it
 INNER = 5
 #: deep orders rest DEEP_GAP .. DEEP_GAP + DEEP_RANGE ticks away from the mid
@@ -198,7 +199,10 @@ class Session:
         value, key = self._new_token()
         side = "B" if rng.random() < 0.5 else "S"
         sign = -1 if side == "B" else 1
-        roll -= CANCEL_SHARE + REPLACE_SHARE
+        if roll < CANCEL_SHARE + REPLACE_SHARE:  # no deep order to cancel or replace yet: a new order instead
+            roll = rng.random() * (CROSS_SHARE + INNER_SHARE + DEEP_SHARE)
+        else:
+            roll -= CANCEL_SHARE + REPLACE_SHARE
         if roll < CROSS_SHARE:
             kind, immediate = ENTER_CROSS, rng.random() < 0.5
             price = orders.mid - sign * INNER * orders.tick

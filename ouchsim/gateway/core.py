@@ -102,8 +102,10 @@ class Gateway:
         self.adapter = adapter_factory(self)
         self._encode = dialect.encode_outbound
         self._decode = dialect.decode_inbound
+        self._inbound = self.adapter.inbound
         self._context: Context | None = None
-        self._now = 0
+        #: Timestamp of the input being handled (ns past the exchange's midnight).
+        self.now = 0
         self._event_handlers: dict[type, Callable[[Any], None]] = {
             Accepted: self._accepted,
             Rejected: self._rejected,
@@ -126,20 +128,20 @@ class Gateway:
         `UnsupportedMessage` (a type ouchsim does not serve: the session answers Debug).
         """
         message = self._decode(payload)
-        self._now = self.timestamp() if timestamp is None else timestamp
-        self.adapter.inbound[message.message_type](self.state(account), message)
+        self.now = self.timestamp() if timestamp is None else timestamp
+        self._inbound[message.message_type](self.states.get(account) or self.state(account), message)
 
     def disconnected(self, account: str, timestamp: int | None = None) -> None:
         """The account's last connection is gone: cancel its orders if its rules say so."""
         if not self.adapter.cancels_on_disconnect(self.accounts[account]):
             return
-        self._now = self.timestamp() if timestamp is None else timestamp
-        self._execute(CancelAll(account, CancelReason.DISCONNECT), None)
+        self.now = self.timestamp() if timestamp is None else timestamp
+        self.execute(CancelAll(account, CancelReason.DISCONNECT), None)
 
     def operate(self, command: Command, timestamp: int | None = None) -> list[Event]:
         """An operator command (open, close, halt, resume, roll) and its events."""
-        self._now = self.timestamp() if timestamp is None else timestamp
-        return self._execute(command, None)
+        self.now = self.timestamp() if timestamp is None else timestamp
+        return self.execute(command, None)
 
     def state(self, account: str) -> AccountState:
         state = self.states.get(account)
@@ -149,18 +151,8 @@ class Gateway:
 
     # -- used by the dialect adapters --------------------------------------------------------
 
-    def execute(self, command: Command, context: Context) -> list[Event]:
-        return self._execute(command, context)
-
-    def send(self, account: str, message: Any) -> None:
-        self.outbox(account, self._encode(message))
-
-    @property
-    def now(self) -> int:
-        """Timestamp of the input being handled (ns past the exchange's midnight)."""
-        return self._now
-
-    def _execute(self, command: Command, context: Context | None) -> list[Event]:
+    def execute(self, command: Command, context: Context | None) -> list[Event]:
+        """Run a command in the engine and turn its events into messages; `context` is the input's."""
         self._context = context
         try:
             events = self.engine.process(command)
@@ -170,6 +162,9 @@ class Gateway:
         finally:
             self._context = None
         return events
+
+    def send(self, account: str, message: Any) -> None:
+        self.outbox(account, self._encode(message))
 
     # -- events -> messages ------------------------------------------------------------------
 

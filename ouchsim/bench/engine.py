@@ -125,11 +125,9 @@ class Result:
 def timed(commands: list[Command]) -> tuple[int, float, MatchingEngine]:
     """Run the workload through a fresh engine; return (events, seconds, engine)."""
     engine = make_engine()
-    process = engine.process
-    events = 0
     start = time.perf_counter()
-    for command in commands:
-        events += len(process(command))
+    # map/sum iterate in C, so the timing holds process() and its events, not a Python loop
+    events = sum(map(len, map(engine.process, commands)))
     return events, time.perf_counter() - start, engine
 
 

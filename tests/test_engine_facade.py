@@ -97,6 +97,37 @@ class EntryTests(TestCase):
             self.assertEqual(engine.process(command), [Rejected("A", reason)], command)
         self.assertEqual(engine.process(Enter("A", "7203", "B", 5000, 1000))[0].state, LIVE)
 
+    def test_bounds_above_one_int_digit(self) -> None:
+        engine = open_engine(max_quantity=2_147_483_647, max_price=2_147_483_646)
+        big = (1 << 30) + 5
+        self.assertEqual(engine.process(Enter("A", "7203", "B", big, big))[0].state, LIVE)
+        self.assertEqual(engine.process(Enter("A", "7203", "B", 100, 2_147_483_647))[0].state, LIVE)
+        self.assertEqual(
+            engine.process(Enter("A", "7203", "B", 100, 2_147_483_648)), [Rejected("A", RejectReason.INVALID_QUANTITY)]
+        )
+        self.assertEqual(
+            engine.process(Enter("A", "7203", "B", 2_147_483_647, 1)), [Rejected("A", RejectReason.INVALID_PRICE)]
+        )
+        self.assertEqual(
+            engine.process(Replace("A", 1, big + 1, big + 1)),
+            [Replaced("A", 3, 1, "7203", "B", big + 1, big + 1, LIVE)],
+        )
+        self.assertEqual(
+            engine.process(Replace("A", 2, 100, 2_147_483_648)),
+            [Canceled("A", 2, "7203", 2_147_483_647, CancelReason.INVALID_QUANTITY)],
+        )
+
+    def test_small_bounds(self) -> None:
+        engine = open_engine(max_quantity=999_999, max_price=1_999_999_900)
+        self.assertEqual(
+            engine.process(Enter("A", "7203", "B", 100, 1_000_000)), [Rejected("A", RejectReason.INVALID_QUANTITY)]
+        )
+        self.assertEqual(engine.process(Enter("A", "7203", "B", 100, 999_999))[0].state, LIVE)
+        self.assertEqual(
+            engine.process(Enter("A", "7203", "B", 1_999_999_901, 1)), [Rejected("A", RejectReason.INVALID_PRICE)]
+        )
+        self.assertEqual(engine.process(Enter("A", "7203", "B", 1_999_999_900, 1))[0].state, LIVE)
+
     def test_minimum_on_a_day_order_when_it_rests(self) -> None:
         engine = open_engine()
         engine.process(Enter("A", "7203", "S", 100, 3))

@@ -46,6 +46,8 @@ from ouchsim.engine.limits import Clock, Throttle
 
 #: No bound: larger than any price, quantity or value a dialect can carry.
 UNBOUNDED = 1 << 96
+#: The largest int CPython 3.11 keeps in one 30-bit digit.
+_ONE_DIGIT = (1 << 30) - 1
 
 Listener = Callable[[list[Event]], object]
 
@@ -122,6 +124,11 @@ class MatchingEngine:
         self._max_value = UNBOUNDED if max_order_value is None else max_order_value
         self._max_quantity = UNBOUNDED if max_quantity is None else max_quantity
         self._max_price = UNBOUNDED if max_price is None else max_price
+        # The fast paths compare quantities and prices with these screens, at most 2**30 - 1: CPython
+        # 3.11 specialises a comparison of two such one-digit ints, not one with a larger bound
+        # (about 100 instructions each). Anything above a screen takes the full check.
+        self._quantity_screen = min(self._max_quantity, _ONE_DIGIT)
+        self._price_screen = min(self._max_price, _ONE_DIGIT)
         #: whether an Enter or Replace needs the throttle or value checks (both off by default)
         self._guarded = self._throttle.active or max_order_value is not None
         self.recorder = recorder
@@ -174,7 +181,7 @@ class MatchingEngine:
 
         Subscribers get the list too, after any earlier submitted lists still being recorded.
         """
-        if command.__class__ is Enter:
+        if type(command) is Enter:
             # The most frequent command, without a further call (1.7% fewer instructions per
             # operation on the benchmark). Commands are named tuples: one unpack is cheaper than
             # reading their fields one by one.
@@ -187,14 +194,16 @@ class MatchingEngine:
                 book is None
                 or minimum
                 or self._guarded
-                or not 0 < quantity <= self._max_quantity
-                or not 0 < price <= self._max_price
+                or quantity <= 0
+                or price <= 0
+                or quantity > self._quantity_screen
+                or price > self._price_screen
             ):
                 events = self._enter(command)
             else:
                 events = book.enter(account, side, price, quantity, immediate, minimum, post_only)
         else:
-            events = self._handlers[command.__class__](command)
+            events = self._handlers[type(command)](command)
         if events and self._listeners:
             if self._pending:
                 self._pending.append(_Pending(events, None, True))
@@ -311,7 +320,14 @@ class MatchingEngine:
         book = self._tradable.get(record[BOOK])
         if book is None:
             return []
-        if minimum or self._guarded or not 0 < total <= self._max_quantity or not 0 < price <= self._max_price:
+        if (
+            minimum
+            or self._guarded
+            or total <= 0
+            or price <= 0
+            or total > self._quantity_screen
+            or price > self._price_screen
+        ):
             reason = self._replace_refusal(command, record[EXECUTED])
         elif total < record[EXECUTED]:
             reason = CancelReason.USER

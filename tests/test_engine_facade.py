@@ -572,6 +572,8 @@ class QueryTests(TestCase):
         self.assertEqual(depth.asks, [(102, 3, 1), (103, 10, 2)])
         self.assertEqual(self.engine.depth("7203", 1), ([(100, 15, 2)], [(102, 3, 1)]))
         self.assertEqual(self.engine.depth("130A"), ([], []))
+        self.assertEqual(self.engine.best_prices("7203"), (100, 102))
+        self.assertEqual(self.engine.best_prices("130A"), (None, None))
 
     def test_open_orders(self) -> None:
         self.assertEqual(

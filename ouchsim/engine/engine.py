@@ -491,8 +491,14 @@ class MatchingEngine:
             return RejectReason.HALTED
         return None
 
+    def best_prices(self, book: str) -> tuple[int | None, int | None]:
+        """The best bid and the best ask of ``book`` (None for an empty side), in O(1)."""
+        order_book = self._books[self._book_id(book)]
+        return order_book.best_bid(), order_book.best_ask()
+
     def depth(self, book: str, levels: int = 10) -> Depth:
-        """The best ``levels`` price levels of each side (no copy of the book)."""
+        """The best ``levels`` price levels of each side, summing their open quantities (no copy of
+        the book: O(orders on those levels))."""
         bids, asks = self._books[self._book_id(book)].depth(levels)
         return Depth(bids, asks)
 

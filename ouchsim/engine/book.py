@@ -177,11 +177,18 @@ class OrderBook:
         and may trade.
         """
         records = self.records
-        account, side, _, _, executed, _ = records[order_number]  # type: ignore[misc]
+        account, side, old_price, _, executed, _ = records[order_number]  # type: ignore[misc]
         open_quantity = quantity_total - executed
         if open_quantity < 0:
             return self.cancel(order_number)
-        self._remove(order_number, side)
+        # the old version leaves the book: its number stays in the deque, dead
+        level = (self._bids if side == "B" else self._asks)[old_price]
+        level.count = count = level.count - 1
+        records[order_number] = None
+        if self._stale:
+            self._stale.pop(order_number, None)
+        if not count or len(level) > _COMPACT_RATIO * count + _COMPACT_SLACK:
+            self._tidy(level, side)
         number = len(records)
         if not open_quantity:
             records.append(None)
@@ -319,7 +326,15 @@ class OrderBook:
             executed += quantity - remaining
             quantity = remaining
         if rests and quantity:
-            self._rest(number, account, side, price, quantity, executed)
+            # rest at the back of the price level
+            try:
+                level = (self._bids if buy else self._asks)[price]
+                price = level.price
+            except KeyError:
+                level = self._new_level(side, price)
+            level.append(number)
+            level.count += 1
+            self.records.append((account, side, price, quantity, executed, book))
         else:
             self.records.append(None)
         return events
@@ -411,17 +426,6 @@ class OrderBook:
 
     # -- the book itself -------------------------------------------------------------------
 
-    def _rest(self, number: int, account: str, side: str, price: int, quantity: int, executed: int) -> None:
-        """Put a new order (``number`` is ``len(records)``) at the back of its price level."""
-        try:
-            level = (self._bids if side == "B" else self._asks)[price]
-            price = level.price
-        except KeyError:
-            level = self._new_level(side, price)
-        level.append(number)
-        level.count += 1
-        self.records.append((account, side, price, quantity, executed, self.id))
-
     def _new_level(self, side: str, price: int) -> Level:
         level = Level()  # no __init__ of its own: a Python __init__ on a deque costs 2000 instructions
         level.price = price
@@ -433,18 +437,6 @@ class OrderBook:
             self._asks[price] = level
             insort(self._ask_prices, price)
         return level
-
-    def _remove(self, number: int, side: str) -> None:
-        """Take a live order off the book in O(1): its number stays in the deque, dead."""
-        records = self.records
-        price = records[number][PRICE]  # type: ignore[index]
-        level = (self._bids if side == "B" else self._asks)[price]
-        level.count = count = level.count - 1
-        records[number] = None
-        if self._stale:
-            self._stale.pop(number, None)
-        if not count or len(level) > _COMPACT_RATIO * count + _COMPACT_SLACK:
-            self._tidy(level, side)
 
     def _tidy(self, level: Level, side: str) -> None:
         """Drop a level that has no live order left, or compact one that is mostly dead."""

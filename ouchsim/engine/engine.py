@@ -182,9 +182,9 @@ class MatchingEngine:
         Subscribers get the list too, after any earlier submitted lists still being recorded.
         """
         if type(command) is Enter:
-            # The most frequent command, without a further call (1.7% fewer instructions per
-            # operation on the benchmark). Commands are named tuples: one unpack is cheaper than
-            # reading their fields one by one.
+            # The two most frequent commands, Enter and Cancel, without a further call (2-3% fewer
+            # instructions per operation on the benchmark). Commands are named tuples: one unpack is
+            # cheaper than reading their fields one by one.
             account, book_id, side, price, quantity, immediate, minimum, post_only, _ = command
             try:
                 book = self._tradable[book_id]
@@ -202,6 +202,16 @@ class MatchingEngine:
                 events = self._enter(command)
             else:
                 events = book.enter(account, side, price, quantity, immediate, minimum, post_only)
+        elif type(command) is Cancel:
+            account, number, intended_open = command
+            try:
+                record = self._records[number]
+            except IndexError:
+                record = None
+            if record is None or record[ACCOUNT] != account or number < 0:
+                events = []
+            else:
+                events = self._books[record[BOOK]].cancel(number, intended_open)
         else:
             events = self._handlers[type(command)](command)
         if events and self._listeners:

@@ -57,6 +57,7 @@ class SoupServerProtocol(Int16StringReceiver):
         self._paused = False
         self._unsent_while_paused = 0
         self._replay_next = 0  # next sequence number to replay; 0 when live
+        self._frames: list[bytes] = []  # sequenced frames waiting for the end of the current read
         self._handlers = {
             0x4C: self.packet_L,
             0x55: self.packet_U,
@@ -94,11 +95,26 @@ class SoupServerProtocol(Int16StringReceiver):
             self.factory.application.connection_lost(account, remaining)
 
     def dataReceived(self, data: bytes) -> None:
+        """Handle every packet of the read, then write what they caused: one write per connection.
+
+        Sequenced messages published while a read is handled (also to other accounts: both sides
+        of a trade) are collected per connection and written together when the read is done.
+        """
         if self._closing:
             return  # after an error or a logout nothing the peer sends matters: drop it unbuffered
         if self.account is not None:
             self._peer_timer.touch()
-        super().dataReceived(data)
+        factory = self.factory
+        if factory.writing_later is not None:
+            super().dataReceived(data)
+            return
+        factory.writing_later = waiting = []
+        try:
+            super().dataReceived(data)
+        finally:
+            factory.writing_later = None
+            for session in waiting:
+                session._write_frames()
 
     def lengthLimitExceeded(self, length: int) -> None:
         self._unprocessed = b""
@@ -196,7 +212,7 @@ class SoupServerProtocol(Int16StringReceiver):
             self._heartbeat.touch()
 
     def _reject(self, reason: bytes) -> None:
-        self.transport.write(packets.frame(packets.LOGIN_REJECTED, reason))
+        self._write(packets.frame(packets.LOGIN_REJECTED, reason))
         self._close()
 
     def packet_U(self, packet: bytes) -> None:
@@ -244,12 +260,32 @@ class SoupServerProtocol(Int16StringReceiver):
         """Send one Sequenced Data packet (AccountStreams calls this for live messages)."""
         if self._replay_next:
             return  # still replaying: the message is in the stream and the replay will send it
-        self.transport.write(packets.sequenced_frame(payload))
-        self._heartbeat.touch()
+        waiting = self.factory.writing_later
+        if waiting is None:
+            self.transport.write(packets.sequenced_frame(payload))
+            self._heartbeat.touch()
+        else:
+            if not self._frames:
+                waiting.append(self)
+            self._frames.append(packets.sequenced_frame(payload))
         if self._paused:
             self._unsent_while_paused += len(payload) + 3
             if self._unsent_while_paused > self.factory.max_unsent_bytes:
                 self._slow_consumer(f"more than {self.factory.max_unsent_bytes} bytes unread")
+
+    def _write_frames(self) -> None:
+        """Write the sequenced frames collected during a read (before anything else is written)."""
+        frames = self._frames
+        if frames:
+            self._frames = []
+            self.transport.writeSequence(frames)
+            self._heartbeat.touch()
+
+    def _write(self, data: bytes) -> None:
+        """Write a packet other than live sequenced data, after the frames already due."""
+        if self._frames:
+            self._write_frames()
+        self.transport.write(data)
 
     # -- flow control (IPushProducer: the transport pauses us when the peer stops reading) --
     def pauseProducing(self) -> None:
@@ -284,19 +320,19 @@ class SoupServerProtocol(Int16StringReceiver):
         self.transport.abortConnection()
 
     def send_debug(self, text: str) -> None:
-        self.transport.write(packets.debug_frame(text))
+        self._write(packets.debug_frame(text))
         self._heartbeat.touch()
 
     def end_session(self) -> None:
         """End of Session: the trading day is over; close."""
-        self.transport.write(packets.END_OF_SESSION_FRAME)
+        self._write(packets.END_OF_SESSION_FRAME)
         self.factory.streams.detach(self.account or "", self)
         self._replay_next = 0
         self.account = None
         self._close()
 
     def _send_heartbeat(self) -> None:
-        self.transport.write(packets.HEARTBEAT_FRAME)
+        self._write(packets.HEARTBEAT_FRAME)
 
     # -- errors and closing ---------------------------------------------------------------
     def protocol_error(self, problem: str) -> None:
@@ -307,7 +343,7 @@ class SoupServerProtocol(Int16StringReceiver):
             "protocol error from {peer} ({account}): {problem}; closing",
             peer=self.peer, account=self.account or "not logged in", problem=problem,
         )
-        self.transport.write(packets.debug_frame(problem))
+        self._write(packets.debug_frame(problem))
         self._close()
 
     def _peer_dead(self) -> None:
@@ -359,3 +395,5 @@ class SoupServerFactory(protocol.ServerFactory):
         self.max_connections_per_account = max_connections_per_account
         self.max_unsent_bytes = max_unsent_bytes
         self.stuck_timeout = stuck_timeout
+        #: while a read is handled: the connections with sequenced frames to write after it
+        self.writing_later: list[SoupServerProtocol] | None = None

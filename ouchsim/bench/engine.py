@@ -134,12 +134,13 @@ def timed(commands: list[Command]) -> tuple[int, float, MatchingEngine]:
 
 
 def _fresh(command: Command) -> Command:
-    """A copy of a command with its own quantity int, as a decoder would make it."""
+    """A copy of a command with its own price and quantity ints, as the gateway's decoder makes
+    them. The order number of a Cancel or Replace stays the object the engine handed out."""
     c = command
     if isinstance(c, Enter):
-        return Enter(c.account, c.book, c.side, c.price, c.quantity + 0, c.immediate)
+        return Enter(c.account, c.book, c.side, c.price + 0, c.quantity + 0, c.immediate)
     if isinstance(c, Replace):
-        return Replace(c.account, c.order_number, c.price, c.quantity_total + 0)
+        return Replace(c.account, c.order_number, c.price + 0, c.quantity_total + 0)
     return c
 
 
@@ -165,6 +166,9 @@ def measure_memory(commands: list[Command]) -> tuple[int, int, int]:
 def run(ops: int, seed: int, repeat: int = 1, memory: bool = True) -> Result:
     start = time.perf_counter()
     commands = generate(ops, seed, make_engine())
+    # Copied in one go, the commands lie in memory in the order they are used, as fresh ones from
+    # a decoder would be, not interleaved with the generating engine's garbage.
+    commands = [_fresh(command) for command in commands]
     generate_seconds = time.perf_counter() - start
     # The workload is the harness's own data: keep the collector from walking its million objects
     # on every full collection (a server holds a command only while it runs).

@@ -133,6 +133,8 @@ class MatchingEngine:
         self._guarded = self._throttle.active or max_order_value is not None
         self.recorder = recorder
         self._listeners: list[Listener] = []
+        #: whether anyone listens (a bool is tested faster than a list on every command)
+        self._publishing = False
         self._pending: deque[_Pending] = deque()
         self._handlers: dict[type, Callable[..., list[Event]]] = {
             Enter: self._enter,
@@ -214,7 +216,7 @@ class MatchingEngine:
                 events = self._books[record[BOOK]].cancel(number, intended_open)
         else:
             events = self._handlers[type(command)](command)
-        if events and self._listeners:
+        if self._publishing and events:
             if self._pending:
                 self._pending.append(_Pending(events, None, True))
             else:
@@ -252,9 +254,11 @@ class MatchingEngine:
         Listeners are called synchronously and must not raise.
         """
         self._listeners.append(listener)
+        self._publishing = True
 
     def unsubscribe(self, listener: Listener) -> None:
         self._listeners.remove(listener)
+        self._publishing = bool(self._listeners)
 
     def _publish(self, events: list[Event]) -> None:
         for listener in self._listeners:

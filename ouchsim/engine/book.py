@@ -29,7 +29,7 @@ from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Callable, Collection, Iterator
 from itertools import count
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from ouchsim.engine.events import (
     ADDED,
@@ -49,7 +49,12 @@ from ouchsim.engine.events import (
 
 #: Fields of an order record: ``records[order_number] = (account, side, price, open, executed, book)``.
 #: ``open`` is the open quantity; ``executed`` counts what the order's replace chain has traded.
-ACCOUNT, SIDE, PRICE, OPEN, EXECUTED, BOOK = range(6)
+ACCOUNT: Final = 0
+SIDE: Final = 1
+PRICE: Final = 2
+OPEN: Final = 3
+EXECUTED: Final = 4
+BOOK: Final = 5
 OrderRecord = tuple[str, str, int, int, int, str]
 
 _IMMEDIATE = CancelReason.IMMEDIATE
@@ -66,11 +71,11 @@ _COMPACT_SLACK = 16
 class Level(deque[int]):
     """The order numbers at one price in time priority, dead ones included until dropped."""
 
-    __slots__ = ("price", "count")
+    __slots__ = ("price", "live")
 
     price: int
     #: the number of live orders
-    count: int
+    live: int
 
 
 class Trade(NamedTuple):
@@ -156,7 +161,7 @@ class OrderBook:
         except KeyError:
             level = self._new_level(side, price)
         level.append(number)
-        level.count += 1
+        level.live += 1
         book = self.id
         records.append((account, side, price, quantity, 0, book))
         return [new_event(Accepted, (account, number, book, side, price, quantity, LIVE))]
@@ -183,7 +188,7 @@ class OrderBook:
             return self.cancel(order_number)
         # the old version leaves the book: its number stays in the deque, dead
         level = (self._bids if side == "B" else self._asks)[old_price]
-        level.count = count = level.count - 1
+        level.live = count = level.live - 1
         records[order_number] = None
         if self._stale:
             self._stale.pop(order_number, None)
@@ -216,7 +221,7 @@ class OrderBook:
         records[order_number] = None
         if self._stale:
             self._stale.pop(order_number, None)
-        level.count = count = level.count - 1
+        level.live = count = level.live - 1
         if not count or len(level) > _COMPACT_RATIO * count + _COMPACT_SLACK:
             self._tidy(level, side)
         return [new_event(Canceled, (account, order_number, book, open_quantity, reason))]
@@ -252,14 +257,14 @@ class OrderBook:
         bids = self._bids
         asks = self._asks
         return (
-            [(p, self._open_quantity(bids[p]), bids[p].count) for p in self._bid_prices[: -levels - 1 : -1]],
-            [(p, self._open_quantity(asks[p]), asks[p].count) for p in self._ask_prices[:levels]],
+            [(p, self._open_quantity(bids[p]), bids[p].live) for p in self._bid_prices[: -levels - 1 : -1]],
+            [(p, self._open_quantity(asks[p]), asks[p].live) for p in self._ask_prices[:levels]],
         )
 
     def _open_quantity(self, level: Level) -> int:
         """A level's total open quantity, summed when asked (cheaper than keeping it on every change)."""
         records = self.records
-        return sum(records[number][OPEN] for number in self._live(level))  # type: ignore[index]
+        return sum(records[number][OPEN] for number in self._live(level))  # type: ignore[index, misc]
 
     def orders(self, side: str) -> Iterator[tuple[int, OrderRecord]]:
         """(order number, record) of one side's live orders in priority order (walks the side)."""
@@ -279,7 +284,7 @@ class OrderBook:
 
     def __len__(self) -> int:
         """The number of live orders."""
-        return sum(level.count for levels in (self._bids, self._asks) for level in levels.values())
+        return sum(level.live for levels in (self._bids, self._asks) for level in levels.values())
 
     # -- matching --------------------------------------------------------------------------
 
@@ -313,6 +318,7 @@ class OrderBook:
             elif minimum and self._available(buy, price, minimum, account, prevent_self_trade) < minimum:
                 crosses = False
         state = LIVE if crosses or rests or post_only_cancel else DEAD
+        events: list[Event]
         if previous is None:
             events = [new_event(Accepted, (account, number, book, side, price, quantity, state))]
         else:
@@ -333,7 +339,7 @@ class OrderBook:
             except KeyError:
                 level = self._new_level(side, price)
             level.append(number)
-            level.count += 1
+            level.live += 1
             self.records.append((account, side, price, quantity, executed, book))
         else:
             self.records.append(None)
@@ -389,12 +395,12 @@ class OrderBook:
                     fill = resting_open
                     records[resting] = None
                     level.popleft()
-                    level.count -= 1
+                    level.live -= 1
                 remaining -= fill
                 append(new_event(Executed, (resting_account, resting, book, fill, best, ADDED, match)))
                 append(new_event(Executed, (account, number, book, fill, best, REMOVED, match)))
                 trades.append((match, best, fill, side))
-                if not level.count:
+                if not level.live:
                     del levels[best]
                     del prices[best_at]
                     break
@@ -429,7 +435,7 @@ class OrderBook:
     def _new_level(self, side: str, price: int) -> Level:
         level = Level()  # no __init__ of its own: a Python __init__ on a deque costs 2000 instructions
         level.price = price
-        level.count = 0
+        level.live = 0
         if side == "B":
             self._bids[price] = level
             insort(self._bid_prices, price)
@@ -440,7 +446,7 @@ class OrderBook:
 
     def _tidy(self, level: Level, side: str) -> None:
         """Drop a level that has no live order left, or compact one that is mostly dead."""
-        if not level.count:
+        if not level.live:
             if side == "B":
                 del self._bids[level.price]
                 del self._bid_prices[bisect_left(self._bid_prices, level.price)]

@@ -13,19 +13,10 @@ The others are frozen dataclasses.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple
 
-from ouchsim.engine.events import CancelReason, _eq, _ne
-
-_T = TypeVar("_T", bound=type)
-
-
-def _compared_with_type(cls: _T) -> _T:
-    """Make a NamedTuple command equal only to one of its own type, as the events are."""
-    cls.__eq__ = _eq  # type: ignore[method-assign, assignment]
-    cls.__ne__ = _ne  # type: ignore[method-assign, assignment]
-    cls.__hash__ = tuple.__hash__  # type: ignore[method-assign, assignment]
-    return cls
+from ouchsim.engine.events import CancelReason
+from ouchsim.engine.events import compared_with_type as _compared_with_type
 
 
 @_compared_with_type

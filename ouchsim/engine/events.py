@@ -21,7 +21,7 @@ Field names used throughout:
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 
 class RejectReason(StrEnum):
@@ -74,6 +74,17 @@ def _ne(self: tuple[Any, ...], other: object) -> bool:
     return not _eq(self, other)
 
 
+_T = TypeVar("_T", bound=type)
+
+
+def compared_with_type(cls: _T) -> _T:
+    """Make a NamedTuple equal only to one of its own type (a tuple compares values only)."""
+    cls.__eq__ = _eq  # type: ignore[method-assign, assignment]
+    cls.__ne__ = _ne  # type: ignore[method-assign, assignment]
+    cls.__hash__ = tuple.__hash__  # type: ignore[method-assign, assignment]
+    return cls
+
+
 #: Order states of Accepted and Replaced: live on the book (or still trading) or dead at once.
 LIVE = "L"
 DEAD = "D"
@@ -85,6 +96,7 @@ START_OF_DAY = "S"
 END_OF_DAY = "E"
 
 
+@compared_with_type
 class Accepted(NamedTuple):
     """An Enter was accepted as ``order_number``.
 
@@ -103,22 +115,16 @@ class Accepted(NamedTuple):
     quantity: int
     state: str
 
-    __eq__ = _eq
-    __ne__ = _ne
-    __hash__ = tuple.__hash__
 
-
+@compared_with_type
 class Rejected(NamedTuple):
     """An Enter was refused; no order number was used."""
 
     account: str
     reason: RejectReason
 
-    __eq__ = _eq
-    __ne__ = _ne
-    __hash__ = tuple.__hash__
 
-
+@compared_with_type
 class Replaced(NamedTuple):
     """A Replace took ``previous_order_number`` off the book and entered it as ``order_number``.
 
@@ -136,11 +142,8 @@ class Replaced(NamedTuple):
     open_quantity: int
     state: str
 
-    __eq__ = _eq
-    __ne__ = _ne
-    __hash__ = tuple.__hash__
 
-
+@compared_with_type
 class Canceled(NamedTuple):
     """``decrement`` shares of the order were canceled; the order stays live with the rest, if any."""
 
@@ -150,11 +153,8 @@ class Canceled(NamedTuple):
     decrement: int
     reason: CancelReason
 
-    __eq__ = _eq
-    __ne__ = _ne
-    __hash__ = tuple.__hash__
 
-
+@compared_with_type
 class SelfTradePrevented(NamedTuple):
     """The incoming order's remainder was canceled because it would have traded with its own account.
 
@@ -171,11 +171,8 @@ class SelfTradePrevented(NamedTuple):
     price: int
     liquidity: str
 
-    __eq__ = _eq
-    __ne__ = _ne
-    __hash__ = tuple.__hash__
 
-
+@compared_with_type
 class Executed(NamedTuple):
     """``quantity`` of the order traded at ``price``.
 
@@ -191,11 +188,8 @@ class Executed(NamedTuple):
     liquidity: str
     match_number: int
 
-    __eq__ = _eq
-    __ne__ = _ne
-    __hash__ = tuple.__hash__
 
-
+@compared_with_type
 class Modified(NamedTuple):
     """A Modify set the order's open quantity; ``kept_priority`` is False when it moved to the back."""
 
@@ -206,40 +200,27 @@ class Modified(NamedTuple):
     open_quantity: int
     kept_priority: bool
 
-    __eq__ = _eq
-    __ne__ = _ne
-    __hash__ = tuple.__hash__
 
-
+@compared_with_type
 class SystemEvent(NamedTuple):
     """Start (``START_OF_DAY``) or end (``END_OF_DAY``) of the trading day; for every account."""
 
     code: str
 
-    __eq__ = _eq
-    __ne__ = _ne
-    __hash__ = tuple.__hash__
 
-
+@compared_with_type
 class BookState(NamedTuple):
     """An orderbook was halted (``MarketState.HALTED``) or resumed (``MarketState.OPEN``)."""
 
     book: str
     state: MarketState
 
-    __eq__ = _eq
-    __ne__ = _ne
-    __hash__ = tuple.__hash__
 
-
+@compared_with_type
 class DayRolled(NamedTuple):
     """A new trading day (``day`` counts from 1): books, order and match numbers start afresh."""
 
     day: int
-
-    __eq__ = _eq
-    __ne__ = _ne
-    __hash__ = tuple.__hash__
 
 
 Event = (

@@ -18,14 +18,7 @@ from ouchsim.engine.commands import (
     Resume,
     Roll,
 )
-from ouchsim.engine.engine import (
-    UNBOUNDED,
-    Depth,
-    MatchingEngine,
-    OrderView,
-    Recorder,
-    UnknownBook,
-)
+from ouchsim.engine.engine import UNBOUNDED, MatchingEngine, Recorder, UnknownBook
 from ouchsim.engine.events import (
     ADDED,
     DEAD,
@@ -49,6 +42,8 @@ from ouchsim.engine.events import (
     SystemEvent,
 )
 from ouchsim.engine.limits import Clock
+from ouchsim.engine.publisher import Listener
+from ouchsim.engine.views import Depth, OrderView
 
 __all__ = [
     "ADDED",
@@ -73,6 +68,7 @@ __all__ = [
     "Event",
     "Executed",
     "Halt",
+    "Listener",
     "MarketState",
     "MatchingEngine",
     "Modified",

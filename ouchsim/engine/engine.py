@@ -8,13 +8,11 @@ Subscribers get every non-empty event list, in command order, and never before i
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping
 from itertools import count
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 from twisted.internet import defer
-from twisted.python.failure import Failure
 
 from ouchsim.engine.book import ACCOUNT, BOOK, EXECUTED, OPEN, PRICE, OrderBook, OrderRecord, Trade
 from ouchsim.engine.commands import (
@@ -43,13 +41,13 @@ from ouchsim.engine.events import (
     SystemEvent,
 )
 from ouchsim.engine.limits import Clock, Throttle
+from ouchsim.engine.publisher import Listener, Publisher
+from ouchsim.engine.views import Depth, OrderView, view
 
 #: No bound: larger than any price, quantity or value a dialect can carry.
 UNBOUNDED = 1 << 96
 #: The largest int CPython 3.11 keeps in one 30-bit digit.
 _ONE_DIGIT = (1 << 30) - 1
-
-Listener = Callable[[list[Event]], object]
 
 
 class Recorder(Protocol):
@@ -60,30 +58,6 @@ class Recorder(Protocol):
 
 class UnknownBook(KeyError):
     """An operator command or query named an orderbook id that is not configured."""
-
-
-class OrderView(NamedTuple):
-    """A live order as seen by queries."""
-
-    order_number: int
-    account: str
-    book: str
-    side: str
-    price: int
-    open_quantity: int
-    executed_quantity: int
-
-
-class Depth(NamedTuple):
-    """Price levels from the best: each (price, total open quantity, order count)."""
-
-    bids: list[tuple[int, int, int]]
-    asks: list[tuple[int, int, int]]
-
-
-def _view(number: int, record: OrderRecord) -> OrderView:
-    account, side, price, open_quantity, executed, book = record
-    return OrderView(number, account, book, side, price, open_quantity, executed)
 
 
 class MatchingEngine:
@@ -132,10 +106,9 @@ class MatchingEngine:
         #: whether an Enter or Replace needs the throttle or value checks (both off by default)
         self._guarded = self._throttle.active or max_order_value is not None
         self.recorder = recorder
-        self._listeners: list[Listener] = []
+        self._publisher = Publisher()
         #: whether anyone listens (a bool is tested faster than a list on every command)
         self._publishing = False
-        self._pending: deque[_Pending] = deque()
         self._handlers: dict[type, Callable[..., list[Event]]] = {
             Enter: self._enter,
             Replace: self._replace,
@@ -217,10 +190,7 @@ class MatchingEngine:
         else:
             events = self._handlers[type(command)](command)
         if self._publishing and events:
-            if self._pending:
-                self._pending.append(_Pending(events, None, True))
-            else:
-                self._publish(events)
+            self._publisher.publish(events)
         return events
 
     def submit(self, command: Command) -> defer.Deferred[list[Event]]:
@@ -231,60 +201,19 @@ class MatchingEngine:
         """
         events = self._handlers[type(command)](command)
         recorded = self.recorder.record(command) if self.recorder is not None else None
-        if recorded is None and not self._pending:
-            if events and self._listeners:
-                self._publish(events)
-            return defer.succeed(events)
-        pending = _Pending(events, defer.Deferred(), recorded is None)
-        self._pending.append(pending)
-        if recorded is not None:
-            recorded.addCallbacks(
-                self._recorded,
-                self._record_failed,
-                callbackArgs=(pending,),
-                errbackArgs=(pending,),
-            )
-        self._flush()
-        assert pending.deferred is not None
-        return pending.deferred
+        return self._publisher.when_recorded(events, recorded)
 
     def subscribe(self, listener: Listener) -> None:
         """Call ``listener(events)`` with every non-empty event list, in command order.
 
         Listeners are called synchronously and must not raise.
         """
-        self._listeners.append(listener)
+        self._publisher.listeners.append(listener)
         self._publishing = True
 
     def unsubscribe(self, listener: Listener) -> None:
-        self._listeners.remove(listener)
-        self._publishing = bool(self._listeners)
-
-    def _publish(self, events: list[Event]) -> None:
-        for listener in self._listeners:
-            listener(events)
-
-    def _recorded(self, _: object, pending: _Pending) -> None:
-        pending.done = True
-        self._flush()
-
-    def _record_failed(self, failure: Failure, pending: _Pending) -> None:
-        pending.done = True
-        pending.failure = failure
-        self._flush()
-
-    def _flush(self) -> None:
-        pending = self._pending
-        while pending and pending[0].done:
-            entry = pending.popleft()
-            if entry.failure is not None:
-                if entry.deferred is not None:
-                    entry.deferred.errback(entry.failure)
-                continue
-            if entry.events and self._listeners:
-                self._publish(entry.events)
-            if entry.deferred is not None:
-                entry.deferred.callback(entry.events)
+        self._publisher.listeners.remove(listener)
+        self._publishing = bool(self._publisher.listeners)
 
     # -- order commands ------------------------------------------------------------------------
 
@@ -523,12 +452,12 @@ class MatchingEngine:
     def order(self, order_number: int) -> OrderView | None:
         """The live order ``order_number``, or None."""
         record = self._live_order_any(order_number)
-        return None if record is None else _view(order_number, record)
+        return None if record is None else view(order_number, record)
 
     def open_orders(self, account: str) -> list[OrderView]:
         """The account's live orders by order number (walks all live orders)."""
         return [
-            _view(number, record)
+            view(number, record)
             for number, record in enumerate(self._records)
             if record is not None and record[ACCOUNT] == account
         ]
@@ -536,15 +465,3 @@ class MatchingEngine:
     def live_orders(self) -> int:
         """How many orders rest on all books."""
         return len(self._records) - self._records.count(None)
-
-
-class _Pending:
-    """An event list waiting for its command to be recorded (or for earlier ones)."""
-
-    __slots__ = ("events", "deferred", "done", "failure")
-
-    def __init__(self, events: list[Event], deferred: defer.Deferred[list[Event]] | None, done: bool) -> None:
-        self.events = events
-        self.deferred = deferred
-        self.done = done
-        self.failure: Failure | None = None

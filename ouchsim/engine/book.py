@@ -6,21 +6,20 @@ the order of engine-rules.md ("Order of events").
 
 Layout, chosen for speed and memory (measured by ``python -m ouchsim.bench.engine``):
 - a live order is a record in ``records``, a list indexed by order number (numbers are dense:
-  1, 2, 3 … of the day, and the next one is ``len(records)``), holding a plain tuple ``(account, side, price, open, executed, book id)``
-  (see ``ACCOUNT`` … ``BOOK``) or None once the order is gone. A list slot is found without
-  hashing or comparing keys (fewer cache misses than a dict on a large book), and a tuple of
-  strings and ints is no longer followed by the garbage collector once it has survived a
-  collection, so 100k resting orders cost the collector nothing; changing an order stores a new
-  tuple;
+  1, 2, 3 … of the day, and the next one is ``len(records)``), holding a plain tuple
+  ``(account, side, price, open, executed, book id)`` (see ``ACCOUNT`` … ``BOOK``) or None once
+  the order is gone. A list slot is found without hashing or comparing keys (fewer cache misses
+  than a dict on a large book), and a tuple of strings and ints is no longer followed by the
+  garbage collector once it has survived a collection, so 100k resting orders cost the collector
+  nothing; changing an order stores a new tuple;
 - each side is a dict price → ``Level`` plus a sorted list of its prices (best bid last, best ask
   first): the best price is one index away, a new level one ``bisect.insort``;
-- a ``Level`` is a FIFO deque of order numbers and a count of the live ones (depth queries sum
-  the open quantities when asked, which is cheaper than keeping a total on every change). Cancel
-  is O(1): the record
-  becomes None and the number stays in the deque, dead; matching drops dead numbers as it meets them at
-  the front, and a level holding mostly dead numbers is compacted. A Modify that moves an
-  order to the back leaves a stale copy of its (still live) number behind: ``_stale`` counts those
-  so that they are skipped too.
+- a ``Level`` is a FIFO deque of order numbers and a count of the live ones (depth queries sum the
+  open quantities when asked, cheaper than keeping a total on every change). Cancel is O(1): the
+  record becomes None and the number stays in the deque, dead; matching drops dead numbers as it
+  meets them at the front, and a level holding mostly dead numbers is compacted. A Modify that
+  moves an order to the back leaves a stale copy of its (still live) number behind: ``_stale``
+  counts those so that they are skipped too.
 """
 
 from __future__ import annotations

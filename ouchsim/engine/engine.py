@@ -4,6 +4,10 @@
 (gateway hot path, benchmark, journal replay). ``submit(command)`` does the same and returns a
 Deferred that fires with those events once a recorder (the journal) holds the command.
 Subscribers get every non-empty event list, in command order, and never before it is recorded.
+
+Order numbers are day-unique and increasing across books: every Enter and Replace that gets past
+the checks takes the next one (``len`` of the shared record list). Match numbers come from one
+counter shared by the books. Both restart at 1 on ``Roll``.
 """
 
 from __future__ import annotations

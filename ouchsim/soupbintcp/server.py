@@ -106,15 +106,41 @@ class SoupServerProtocol(Int16StringReceiver):
             self._peer_timer.touch()
         factory = self.factory
         if factory.writing_later is not None:
-            super().dataReceived(data)
+            self._frames_in(data)
             return
         factory.writing_later = waiting = []
         try:
-            super().dataReceived(data)
+            self._frames_in(data)
         finally:
             factory.writing_later = None
             for session in waiting:
                 session._write_frames()
+
+    def _frames_in(self, data: bytes) -> None:
+        """Int16StringReceiver's framing in one tight loop: each whole packet to `stringReceived`.
+
+        The same rules as `Int16StringReceiver.dataReceived` (a length over MAX_LENGTH goes to
+        `lengthLimitExceeded`, a partial packet waits in `_unprocessed` for the next read), without
+        its per-packet struct unpack, slice of the prefix and compatibility bookkeeping, which took
+        7% of the server's instructions per message (python -m ouchsim.bench.hotpath).
+        """
+        buf = self._unprocessed + data if self._unprocessed else data
+        end = len(buf)
+        offset = 0
+        limit = self.MAX_LENGTH
+        received = self.stringReceived
+        while end - offset >= 2:
+            length = (buf[offset] << 8) | buf[offset + 1]
+            if length > limit:
+                self._unprocessed = b""
+                self.lengthLimitExceeded(length)
+                return
+            start = offset + 2
+            if start + length > end:
+                break
+            offset = start + length
+            received(buf[start:offset])
+        self._unprocessed = buf[offset:]
 
     def lengthLimitExceeded(self, length: int) -> None:
         self._unprocessed = b""

@@ -23,7 +23,7 @@ class Plan:
     `messages` are sent or `duration` seconds have passed."""
 
     rate: float = 0.0
-    window: int = 64
+    window: int = 256
     duration: float = 10.0
     messages: int = 0
     drain_timeout: float = 10.0

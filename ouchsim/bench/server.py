@@ -64,8 +64,8 @@ class BenchServer:
         self.port = self._wait_for_port(timeout)
         if py_spy:
             self._spy = subprocess.Popen(
-                ["py-spy", "record", "--pid", str(self.process.pid), "--rate", "500", "--format", "raw",
-                 "--nonblocking", "--output", os.path.abspath(py_spy)],
+                ["py-spy", "record", "--pid", str(self.process.pid), "--rate", "250", "--format", "raw",
+                 "--output", os.path.abspath(py_spy)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
             time.sleep(0.5)  # let py-spy attach before the load starts

@@ -11,7 +11,8 @@ server instead (its accounts must be B00001.. as `python -m ouchsim.bench.bench_
 writes them). `--server-cpu K` pins the server to CPU K and the load generator to the others.
 `--rate R` offers R messages/s in total, spread evenly over the sessions; `--rate 0` (the
 default) sends as fast as the server answers, each session keeping `--window` messages
-outstanding. `--json` prints one JSON object instead of the report. The exit status is 1
+outstanding (the server answers a whole read at once, so a small window puts client and server
+in lockstep, each idle while the other works; 256 keeps the server busy). `--json` prints one JSON object instead of the report. The exit status is 1
 when any message was lost, rejected or answered unexpectedly, or a sequence number skipped.
 """
 
@@ -150,7 +151,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--sessions", type=int, default=4, help="concurrent sessions (default 4)")
     parser.add_argument("--rate", type=float, default=0.0, help="messages/s offered in total; 0 = as fast as possible")
-    parser.add_argument("--window", type=int, default=64, help="outstanding messages per session at --rate 0")
+    parser.add_argument(
+        "--window", type=int, default=256, help="outstanding messages per session at --rate 0 (default 256)"
+    )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of sending (default 10)")
     parser.add_argument("--messages", type=int, default=0, help="send this many messages instead of --duration")
     parser.add_argument("--dialect", choices=DIALECTS, default="jnx")

@@ -7,8 +7,10 @@ and waits, so tests leave no process behind.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +20,15 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 _PORT_LINE = re.compile(rb"SoupServerFactory starting on (\d+)")
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the test process dies, so no server outlives its test."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
 
 
 class ServerProcess:
@@ -25,6 +36,7 @@ class ServerProcess:
 
     def __init__(self, *options: str, journal: str | None = None, timeout: float = 20.0) -> None:
         self.workdir = tempfile.mkdtemp(prefix="ouchsim-server-")
+        self._final_log: str | None = None
         self.log_path = Path(self.workdir) / "twistd.log"
         journal = journal or str(Path(self.workdir) / "journal")
         env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -35,7 +47,7 @@ class ServerProcess:
             "--config", str(REPO / "config.ini"), *options,
         ]
         self.process = subprocess.Popen(command, cwd=self.workdir, env=env, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT)
+                                        stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         self.port = self._wait_for_port(timeout)
 
     def _wait_for_port(self, timeout: float) -> int:
@@ -53,6 +65,9 @@ class ServerProcess:
         raise RuntimeError(f"twistd ouch did not start: {output.decode(errors='replace')}\n{self.log()}")
 
     def log(self) -> str:
+        """The server's log so far (kept in memory once the server is stopped and its files removed)."""
+        if self._final_log is not None:
+            return self._final_log
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def stop(self, sig: int = signal.SIGTERM) -> int | None:
@@ -65,7 +80,15 @@ class ServerProcess:
                 self.process.wait()
         if self.process.stdout:
             self.process.stdout.close()
+        self._remove_files()
         return self.process.returncode
+
+    def _remove_files(self) -> None:
+        """Delete the working directory (log, default journal) unless OUCHSIM_KEEP_TEST_FILES is set."""
+        if self._final_log is None:
+            self._final_log = self.log()
+        if not os.environ.get("OUCHSIM_KEEP_TEST_FILES"):
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> ServerProcess:
         return self

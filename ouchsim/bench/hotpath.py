@@ -81,16 +81,17 @@ class Recording:
     sessions: int
     inputs: list[tuple[int, int, bytes]]
     digests: list[str]
+    self_trade_prevention: bool = False
 
     @property
     def messages(self) -> int:
         return sum(count for _, count, _ in self.inputs)
 
 
-def _connect(sessions: int, dialect: str) -> list[tuple[SoupServerProtocol, KeepingTransport]]:
-    """A fresh venue with one logged-in connection per benchmark account."""
+def _connect(sessions: int, dialect: str, stp: bool) -> list[tuple[SoupServerProtocol, KeepingTransport]]:
+    """A fresh venue (no journal) with one logged-in connection per benchmark account."""
     with tempfile.TemporaryDirectory() as directory:
-        settings = load(write_config(Path(directory) / "bench.ini", sessions, dialect, journal_fsync=None))
+        settings = load(write_config(Path(directory) / "bench.ini", sessions, dialect, None, stp))
     venue = Venue(settings, cast(IReactorTime, Clock()))
     connections = []
     for number in range(1, sessions + 1):
@@ -105,9 +106,9 @@ def _connect(sessions: int, dialect: str) -> list[tuple[SoupServerProtocol, Keep
     return connections
 
 
-def record(sessions: int, messages: int, window: int, dialect: str, seed: int) -> Recording:
+def record(sessions: int, messages: int, window: int, dialect: str, seed: int, stp: bool = False) -> Recording:
     """Run the checked workload in process; raises if any message went unanswered or wrong."""
-    connections = _connect(sessions, dialect)
+    connections = _connect(sessions, dialect, stp)
     orders = Orders(dialect)
     clients = [
         Session(account_name(n), account_password(n), orders, seed * 1_000_003 + n, 1) for n in range(1, sessions + 1)
@@ -136,12 +137,12 @@ def record(sessions: int, messages: int, window: int, dialect: str, seed: int) -
     ]
     if problems:
         raise RuntimeError("; ".join(problems))
-    return Recording(dialect, sessions, inputs, [d.hexdigest() for d in digests])
+    return Recording(dialect, sessions, inputs, [d.hexdigest() for d in digests], stp)
 
 
 def replay(recording: Recording, limit: int = 0, profiler: cProfile.Profile | None = None) -> tuple[float, int, bool]:
     """Feed the recorded inputs to a fresh venue: (server CPU seconds, messages, same output?)."""
-    connections = _connect(recording.sessions, recording.dialect)
+    connections = _connect(recording.sessions, recording.dialect, recording.self_trade_prevention)
     digests = [hashlib.sha256() for _ in connections]
     clock = time.process_time_ns
     server_ns = 0
@@ -176,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=int, default=64, help="messages per session per read (default 64)")
     parser.add_argument("--dialect", choices=DIALECTS, default="jnx")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--self-trade-prevention", action="store_true", help="turn self-trade prevention on")
     parser.add_argument("--repeat", type=int, default=3, help="replays; the best counts (default 3)")
     parser.add_argument("--save", metavar="FILE", help="save the recording")
     parser.add_argument("--load", metavar="FILE", help="replay a saved recording instead of recording one")
@@ -185,7 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.load:
         recording: Recording = pickle.loads(Path(args.load).read_bytes())
     else:
-        recording = record(args.sessions, args.messages, args.window, args.dialect, args.seed)
+        recording = record(
+            args.sessions, args.messages, args.window, args.dialect, args.seed, args.self_trade_prevention
+        )
     if args.save:
         Path(args.save).write_bytes(pickle.dumps(recording))
     if args.profile:

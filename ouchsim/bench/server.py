@@ -36,6 +36,7 @@ class BenchServer:
         accounts: int,
         dialect: str = "jnx",
         journal: str = "every-batch",
+        self_trade_prevention: bool = False,
         cpu: int | None = None,
         cprofile: str | None = None,
         py_spy: str | None = None,
@@ -44,7 +45,7 @@ class BenchServer:
         self.workdir = Path(tempfile.mkdtemp(prefix="ouchsim-bench-"))
         self.log_path = self.workdir / "twistd.log"
         fsync = None if journal == "off" else journal
-        self.config = write_config(self.workdir / "bench.ini", accounts, dialect, fsync)
+        self.config = write_config(self.workdir / "bench.ini", accounts, dialect, fsync, self_trade_prevention)
         journaling = ["--journal", str(self.workdir / "journal")] if fsync else []
         self.cprofile = cprofile
         self.py_spy_path = py_spy

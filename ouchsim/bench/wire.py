@@ -67,6 +67,7 @@ def summary(args: argparse.Namespace, outcome: Outcome) -> dict[str, Any]:
         "window": args.window if args.rate <= 0 else None,
         "server": "external" if args.port else "own",
         "journal": None if args.port else args.journal,
+        "self_trade_prevention": None if args.port else args.self_trade_prevention,
         "server_cpu_pinned": args.server_cpu,
         "sent": outcome.sent,
         "sent_by_kind": dict(zip(KIND_NAMES, by_kind, strict=True)),
@@ -171,6 +172,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=0,
         help="first order token number (default 1 for an own server, else from the clock)",
     )
+    parser.add_argument(
+        "--self-trade-prevention", action="store_true", help="own server: self-trade prevention on (default off)"
+    )
     parser.add_argument("--server-cpu", type=int, default=None, help="pin the server to this CPU, the generator off it")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -204,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
             args.sessions,
             args.dialect,
             journal=args.journal,
+            self_trade_prevention=args.self_trade_prevention,
             cpu=args.server_cpu,
             cprofile=args.server_cprofile,
             py_spy=args.server_py_spy,

@@ -175,12 +175,17 @@ def write_config(changes: dict[str, dict[str, str]] | None = None, directory: st
 
 def trade_check(port: int, dialect: str = "jnx", token: int = 1_000_000,
                 buyer: tuple[str, str] = ("TRADE1", "secret1"), seller: tuple[str, str] = ("TRADE2", "secret2")) -> None:
-    """`buyer` buys from `seller` on a live server; both see Accepted and Executed (or AssertionError)."""
+    """`buyer` buys from `seller` on a live server; both see Accepted and Executed (or AssertionError).
+
+    It trades on a book no other test traffic uses (JNX `130A`, NASDAQ `SPY`), so orders left
+    resting by a fuzz run or an earlier check cannot take the other side.
+    """
     codec = jnx.DIALECT if dialect == "jnx" else nasdaq42.DIALECT
     if dialect == "jnx":
-        buy, sell = jnx_enter(token, "B", 10, 30000), jnx_enter(token, "S", 10, 30000)
+        buy, sell = jnx_enter(token, "B", 10, 30000, book="130A"), jnx_enter(token, "S", 10, 30000, book="130A")
     else:
-        buy, sell = nasdaq_enter(f"CHKB{token}", "B", 10, 1_600_000), nasdaq_enter(f"CHKS{token}", "S", 10, 1_600_000)
+        buy = nasdaq_enter(f"CHKB{token}", "B", 10, 1_600_000, stock="SPY")
+        sell = nasdaq_enter(f"CHKS{token}", "S", 10, 1_600_000, stock="SPY")
     buyer, seller = _logged_in(port, *buyer), _logged_in(port, *seller)
     try:
         buyer.send(unsequenced(codec.encode_inbound(buy)))

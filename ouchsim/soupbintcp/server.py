@@ -388,8 +388,16 @@ class SoupServerProtocol(Int16StringReceiver):
         self._heartbeat.stop()
         self._peer_timer.stop()
         self._login_timer.stop()
+        if self._paused:
+            # The peer has not been reading: what we would flush (a Debug packet behind a full
+            # buffer) may never reach it, and a transport with a paused producer waits for it.
+            self._stuck_timer.stop()
+            self.transport.abortConnection()
+            return
         if not self._stuck_timer.running:
             self._stuck_timer.start()
+        if self.transport.producer is not None:
+            self.transport.unregisterProducer()
         self.transport.loseConnection()
 
 

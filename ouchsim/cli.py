@@ -9,6 +9,7 @@ non-zero exit status, never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Callable
@@ -93,8 +94,31 @@ def add_journal_commands(commands: argparse._SubParsersAction) -> None:
     verify.set_defaults(run=journal_verify)
 
 
+BENCHMARKS = {
+    "engine": "the matching engine alone (1,000,000 operations)",
+    "codec": "encode and decode rates of every OUCH message",
+    "wire": "the server over SoupBinTCP on loopback: throughput, latency, no loss",
+    "hotpath": "the server's hot path in one process (CPU per message)",
+    "recovery": "journal 1,000,000 inputs and time the recovery",
+}
+
+
+def bench(args: argparse.Namespace, out: TextIO) -> int:
+    """Run `python -m ouchsim.bench.NAME` with the remaining arguments."""
+    module = importlib.import_module(f"ouchsim.bench.{args.name}")
+    return int(module.main(args.arguments) or 0)
+
+
+def add_bench_commands(commands: argparse._SubParsersAction) -> None:
+    described = "; ".join(f"{name}: {what}" for name, what in BENCHMARKS.items())
+    parser = commands.add_parser("bench", help="run a benchmark", description=f"Benchmarks. {described}.")
+    parser.add_argument("name", choices=sorted(BENCHMARKS), metavar="NAME", help=", ".join(sorted(BENCHMARKS)))
+    parser.add_argument("arguments", nargs=argparse.REMAINDER, help="options of that benchmark (see NAME --help)")
+    parser.set_defaults(run=bench)
+
+
 #: One function per group of subcommands, each adding its parser to ``ouchsim``'s.
-GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [add_journal_commands]
+GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [add_journal_commands, add_bench_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:

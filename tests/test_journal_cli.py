@@ -114,3 +114,17 @@ class CliTests(unittest.TestCase):
         self.assertEqual(result.stdout, "")
         self.assertNotIn("Traceback", result.stderr)
         self.assertEqual(len(result.stderr.splitlines()), 1)
+
+
+class BenchCommandTests(unittest.TestCase):
+    def test_bench_runs_a_benchmark_with_its_options(self) -> None:
+        import contextlib
+        import io
+
+        from ouchsim.cli import main
+
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output):
+            status = main(["bench", "engine", "--ops", "2000", "--repeat", "1", "--no-memory"])
+        self.assertEqual(status, 0)
+        self.assertIn("ops/s", output.getvalue())

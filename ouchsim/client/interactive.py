@@ -26,27 +26,9 @@ from ouchsim.client.keyboard import Keyboard
 from ouchsim.client.render import Reply
 from ouchsim.client.runner import Pace
 from ouchsim.ouch import CodecError, Dialect, Field
+from ouchsim.ouch.defaults import DAY_ORDER_DEFAULTS
 from ouchsim.ouch.messages import Message
 
-#: Defaults of Enter fields by name, in the order tried (the first a field's choices allow wins).
-_ENTER_DEFAULTS: dict[str, tuple[Any, ...]] = {
-    "client_reference": ("",),
-    "buy_sell_indicator": ("B",),
-    "quantity": (100,),
-    "shares": (100,),
-    "group": ("DAY",),
-    "time_in_force": (99999,),
-    "firm_id": (0,),
-    "firm": ("",),
-    "display": (" ", "Y"),
-    "capacity": ("A",),
-    "minimum_quantity": (0,),
-    "order_classification": ("1",),
-    "cash_margin_type": ("1",),
-    "intermarket_sweep_eligibility": ("N",),
-    "cross_type": ("N",),
-    "customer_type": (" ",),
-}
 _TERMS = ("time_in_force", "display", "minimum_quantity", "intermarket_sweep_eligibility")
 _TEXT_TOKEN = re.compile(r"^ORD(\d+)$")
 
@@ -292,7 +274,7 @@ class Prompt:
 
 
 def _enter_default(fld: Field) -> Any:
-    for candidate in _ENTER_DEFAULTS.get(fld.name, ()):
+    for candidate in DAY_ORDER_DEFAULTS.get(fld.name, ()):
         if not fld.choices or candidate in fld.choices:
             return candidate
     return None

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ouchsim.ouch import CodecError, Dialect, Field, Message, tick_size
+from ouchsim.ouch.defaults import DAY_ORDER_DEFAULTS
 
 #: Short labels for the fields of the dialects ouchsim speaks; other names are shown as written.
 LABELS = {
@@ -59,25 +60,6 @@ CODE_CLASSES = {
     "time_in_force": "TimeInForce",
 }
 
-#: Defaults that make a valid day order; the first listed value that the field allows wins.
-DEFAULTS: dict[str, tuple[Any, ...]] = {
-    "buy_sell_indicator": ("B",),
-    "quantity": (100,),
-    "shares": (100,),
-    "group": ("DAY",),
-    "time_in_force": (99999,),
-    "firm_id": (0,),
-    "firm": ("",),
-    "display": (" ", "Y"),
-    "capacity": ("A",),
-    "minimum_quantity": (0,),
-    "order_classification": ("1",),
-    "cash_margin_type": ("1",),
-    "intermarket_sweep_eligibility": ("N",),
-    "cross_type": ("N",),
-    "customer_type": (" ", "N"),
-    "client_reference": ("",),
-}
 
 TOKEN_FIELDS = ("order_token", "replacement_order_token")
 EXISTING_TOKEN_FIELDS = ("existing_order_token",)
@@ -241,7 +223,7 @@ def enter_defaults(dialect: Dialect, token: int | str, book: str, price: str) ->
         elif field.price:
             values[field.name] = price
         else:
-            candidates = DEFAULTS.get(field.name, ())
+            candidates = DAY_ORDER_DEFAULTS.get(field.name, ())
             allowed = [c for c in candidates if not field.choices or c in field.choices]
             if allowed:
                 values[field.name] = allowed[0]

@@ -46,7 +46,7 @@ def render(venue: Venue) -> str:
             continue
         rows = []
         for bid, ask in zip_longest(depth.bids, depth.asks):
-            row = []
+            row: list[object] = []
             row += [bid[2], bid[1], format_price(bid[0], scale)] if bid else ["", "", ""]
             row += [format_price(ask[0], scale), ask[1], ask[2]] if ask else ["", "", ""]
             rows.append(row)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from twisted.internet import protocol
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.interfaces import IReactorTime, ITCPTransport
 from twisted.logger import Logger
 from twisted.protocols.basic import Int16StringReceiver
 from twisted.python.failure import Failure
@@ -43,6 +43,7 @@ class SoupClientProtocol(Int16StringReceiver):
 
     MAX_LENGTH = 65535
     factory: SoupClientFactory
+    transport: ITCPTransport  # type: ignore[assignment]
     log = Logger()
 
     def __init__(self) -> None:
@@ -169,9 +170,10 @@ class SoupClientFactory(protocol.ReconnectingClientFactory):
     and nothing is received twice.
     """
 
-    protocol = SoupClientProtocol
-    maxDelay = 5.0
+    protocol = SoupClientProtocol  # type: ignore[assignment]
+    maxDelay = 5  # seconds between reconnect attempts, at most
     initialDelay = 0.2
+    clock: IReactorTime  # type: ignore[assignment]
 
     def __init__(
         self,

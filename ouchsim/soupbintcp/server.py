@@ -9,12 +9,13 @@ leaves open are written on the methods that make them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, cast
 
 from twisted.internet import protocol
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.interfaces import IConsumer, IPushProducer, IReactorTime, ITCPTransport
 from twisted.logger import Logger
 from twisted.protocols.basic import Int16StringReceiver
+from zope.interface import implementer
 
 from ouchsim.soupbintcp import packets
 from ouchsim.soupbintcp.streams import AccountStreams
@@ -43,11 +44,13 @@ class SessionApplication(Protocol):
         """A logged-in connection ended; `remaining_connections` of the account are left."""
 
 
+@implementer(IPushProducer)
 class SoupServerProtocol(Int16StringReceiver):
     """One client connection. Per-connection state only; shared state is on the factory."""
 
     MAX_LENGTH = packets.DEBUG_MAX_LENGTH
     factory: SoupServerFactory
+    transport: ITCPTransport  # type: ignore[assignment]
     log = Logger()
 
     def __init__(self) -> None:
@@ -79,7 +82,7 @@ class SoupServerProtocol(Int16StringReceiver):
         self._login_timer = IdleTimer(factory.clock, factory.login_timeout, self._login_timed_out)
         self._login_timer.start()
         self._stuck_timer = IdleTimer(factory.clock, factory.stuck_timeout, self._stuck)
-        self.transport.registerProducer(self, True)
+        cast(IConsumer, self.transport).registerProducer(self, True)
         self._unsequenced_limit = factory.application.max_message_length + 1
 
     def connectionLost(self, reason: object = None) -> None:
@@ -108,7 +111,8 @@ class SoupServerProtocol(Int16StringReceiver):
         if factory.writing_later is not None:
             self._frames_in(data)
             return
-        factory.writing_later = waiting = []
+        waiting: list[SoupServerProtocol] = []
+        factory.writing_later = waiting
         try:
             self._frames_in(data)
         finally:
@@ -396,15 +400,15 @@ class SoupServerProtocol(Int16StringReceiver):
             return
         if not self._stuck_timer.running:
             self._stuck_timer.start()
-        if self.transport.producer is not None:
-            self.transport.unregisterProducer()
+        if getattr(self.transport, "producer", None) is not None:
+            cast(IConsumer, self.transport).unregisterProducer()
         self.transport.loseConnection()
 
 
 class SoupServerFactory(protocol.ServerFactory):
     """Shared state of the listener: credentials, streams, the application, timers."""
 
-    protocol = SoupServerProtocol
+    protocol = SoupServerProtocol  # type: ignore[assignment]
 
     def __init__(
         self,

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import ctypes
 import os
-import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
+from ouchsim.bench.twistd_process import ServerError, start_twistd, wait_for_port
+
 REPO = Path(__file__).resolve().parent.parent
-_PORT_LINE = re.compile(rb"SoupServerFactory starting on (\d+)")
 _PR_SET_PDEATHSIG = 1
 
 
@@ -40,29 +38,15 @@ class ServerProcess:
         self.log_path = Path(self.workdir) / "twistd.log"
         journal = journal or str(Path(self.workdir) / "journal")
         env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        command = [
-            sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
-            "-n", "--pidfile=", "--logfile", str(self.log_path),
-            "ouch", "--port", "0", "--web-port", "0", "--quiet", "--journal", journal,
-            "--config", str(REPO / "config.ini"), *options,
-        ]
-        self.process = subprocess.Popen(command, cwd=self.workdir, env=env, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
-        self.port = self._wait_for_port(timeout)
-
-    def _wait_for_port(self, timeout: float) -> int:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.log_path.exists():
-                match = _PORT_LINE.search(self.log_path.read_bytes())
-                if match:
-                    return int(match.group(1))
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        output = self.process.stdout.read() if self.process.poll() is not None and self.process.stdout else b""
-        self.stop()
-        raise RuntimeError(f"twistd ouch did not start: {output.decode(errors='replace')}\n{self.log()}")
+        options = ["--port", "0", "--web-port", "0", "--quiet", "--journal", journal,
+                   "--config", str(REPO / "config.ini"), *options]
+        self.process = start_twistd(options, Path(self.workdir), self.log_path, env=env,
+                                    preexec_fn=_die_with_parent)
+        try:
+            self.port = wait_for_port(self.process, self.log_path, timeout)
+        except ServerError:
+            self.stop()
+            raise
 
     def log(self) -> str:
         """The server's log so far (kept in memory once the server is stopped and its files removed)."""

@@ -9,23 +9,18 @@ optionally pins the process to one CPU and profiles it (cProfile through twistd'
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
 from ouchsim.bench.bench_config import write_config
+from ouchsim.bench.twistd_process import ServerError, start_twistd, wait_for_port
 
-_PORT_LINE = re.compile(rb"SoupServerFactory starting on (\d+)")
-
-
-class ServerError(Exception):
-    """The benchmark server did not start."""
+__all__ = ["BenchServer", "ServerError"]
 
 
 class BenchServer:
@@ -52,14 +47,10 @@ class BenchServer:
         profiling = (
             ["--profile", os.path.abspath(cprofile), "--profiler", "cprofile", "--savestats"] if cprofile else []
         )
-        command = [
-            sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
-            "-n", "--pidfile=", "--logfile", str(self.log_path), *profiling,
-            "ouch", "--port", "0", "--web-port", "0", "--quiet", "--dialect", dialect,
-            "--config", str(self.config), *journaling,
-        ]  # fmt: skip
+        options = ["--port", "0", "--web-port", "0", "--quiet", "--dialect", dialect, "--config", str(self.config),
+                   *journaling]
         self._spy: subprocess.Popen[bytes] | None = None
-        self.process = subprocess.Popen(command, cwd=self.workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.process = start_twistd(options, self.workdir, self.log_path, twistd_options=profiling)
         if cpu is not None:
             os.sched_setaffinity(self.process.pid, {cpu})
         self.port = self._wait_for_port(timeout)
@@ -76,19 +67,11 @@ class BenchServer:
         return self.process.pid
 
     def _wait_for_port(self, timeout: float) -> int:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.log_path.exists():
-                match = _PORT_LINE.search(self.log_path.read_bytes())
-                if match:
-                    return int(match.group(1))
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        output = self.process.stdout.read() if self.process.poll() is not None and self.process.stdout else b""
-        log = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        self.stop()
-        raise ServerError(f"twistd ouch did not start: {output.decode(errors='replace')}\n{log}")
+        try:
+            return wait_for_port(self.process, self.log_path, timeout)
+        except ServerError:
+            self.stop()
+            raise
 
     def cpu_seconds(self) -> float:
         """User plus system CPU time the server process has used so far."""

@@ -202,13 +202,22 @@ class OrderBook:
             immediate, minimum, post_only,
         )  # fmt: skip
 
-    def cancel(self, order_number: int, intended_open: int = 0, reason: CancelReason = _USER) -> list[Event]:
+    def cancel(
+        self,
+        order_number: int,
+        intended_open: int = 0,
+        reason: CancelReason = _USER,
+        record: OrderRecord | None = None,
+    ) -> list[Event]:
         """Cancel the order down to ``intended_open`` (0 = all), keeping its time priority.
 
-        An intended size at or above the open quantity (or below zero) does nothing.
+        An intended size at or above the open quantity (or below zero) does nothing. ``record``:
+        the order's record when the caller has just read it (saves reading it again).
         """
         records = self.records
-        account, side, price, open_quantity, executed, book = records[order_number]  # type: ignore[misc]
+        account, side, price, open_quantity, executed, book = (  # type: ignore[misc]
+            record if record is not None else records[order_number]
+        )
         level = (self._bids if side == "B" else self._asks)[price]
         if intended_open:
             if not 0 < intended_open < open_quantity:

@@ -52,6 +52,7 @@ from ouchsim.engine.views import Depth, OrderView, view
 UNBOUNDED = 1 << 96
 #: The largest int CPython 3.11 keeps in one 30-bit digit.
 _ONE_DIGIT = (1 << 30) - 1
+_USER = CancelReason.USER
 
 
 class Recorder(Protocol):
@@ -190,7 +191,7 @@ class MatchingEngine:
             if record is None or record[ACCOUNT] != account or number < 0:
                 events = []
             else:
-                events = self._books[record[BOOK]].cancel(number, intended_open)
+                events = self._books[record[BOOK]].cancel(number, intended_open, _USER, record)
         else:
             events = self._handlers[type(command)](command)
         if self._publishing and events:

@@ -215,9 +215,9 @@ class OrderBook:
         the order's record when the caller has just read it (saves reading it again).
         """
         records = self.records
-        account, side, price, open_quantity, executed, book = (  # type: ignore[misc]
-            record if record is not None else records[order_number]
-        )
+        if record is None:
+            record = records[order_number]
+        account, side, price, open_quantity, executed, book = record  # type: ignore[misc]
         level = (self._bids if side == "B" else self._asks)[price]
         if intended_open:
             if not 0 < intended_open < open_quantity:

@@ -335,7 +335,7 @@ class WebApp:
 
     @app.route("/api/operate", methods=["POST"])
     @signed_in(post=True)
-    def api_operate(self, request: Request, session: WebSession, account: str) -> bytes:
+    async def api_operate(self, request: Request, session: WebSession, account: str) -> bytes:
         if not session.is_operator:
             return self._error(request, 403, f"{account} is not an operator")
         try:
@@ -355,6 +355,11 @@ class WebApp:
             command = command_type()
         events = self.venue.operate(command)
         self.log.info("web operator {account}: {command}", account=account, command=command)
+        try:
+            await self._written()  # answered once the journal holds it, like an order
+        except Exception as error:
+            self.log.failure("web operator command of {account}: journal failed", account=account)
+            return self._error(request, 503, f"the command could not be journaled: {error}")
         result = {
             "ok": True,
             "command": name,

@@ -12,9 +12,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "ouchsim"
 #: For each layer, the ouchsim modules and the third-party roots it may import.
 ALLOWED = {
     "ouch": ({"ouchsim.ouch"}, set()),
-    "soupbintcp": ({"ouchsim.soupbintcp"}, {"twisted"}),
+    "soupbintcp": ({"ouchsim.soupbintcp"}, {"twisted", "zope.interface"}),
     "engine": ({"ouchsim.engine"}, {"twisted.internet.defer", "twisted.python.failure"}),
-    "journal": ({"ouchsim.journal", "ouchsim.timestamps"}, {"twisted"}),
+    "journal": ({"ouchsim.journal", "ouchsim.timestamps"}, {"twisted", "zope.interface"}),
     "gateway": ({"ouchsim.gateway", "ouchsim.ouch", "ouchsim.engine", "ouchsim.journal", "ouchsim.config"},
                 {"twisted.logger"}),
 }

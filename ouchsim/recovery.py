@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from twisted.logger import Logger
 
-from ouchsim.engine import Close, Command, Event, Halt, Open, Resume, Roll
+from ouchsim.engine import Close, Command, Event, Expire, Halt, Open, Resume, Roll
 from ouchsim.gateway import Gateway
 from ouchsim.journal import DISCONNECT, INBOUND, OPERATOR, JournalError, JournalReader, JournalWriter
 from ouchsim.ouch import CodecError
@@ -33,7 +33,10 @@ _WITH_BOOK = (Halt, Resume)
 
 
 def operator_text(command: Command) -> str:
-    """The journal's text for an operator command: ``open``, ``close``, ``halt 7203``, ``roll``."""
+    """The journal's text for an operator command: ``open``, ``close``, ``halt 7203``, ``roll``,
+    or ``expire TRADE1 42`` (an order's time in force ran out)."""
+    if isinstance(command, Expire):
+        return f"expire {command.account} {command.order_number}"
     verb = VERBS.get(type(command))
     if verb is None:
         raise ValueError(f"{type(command).__name__} is not an operator command")
@@ -43,6 +46,11 @@ def operator_text(command: Command) -> str:
 def parse_operator(text: str) -> Command:
     """The command of an operator record; `JournalError` for text no version ever wrote."""
     verb, _, book = text.partition(" ")
+    if verb == "expire":
+        account, _, number = book.partition(" ")
+        if not account or not number.isdigit():
+            raise JournalError(f"unknown operator command {text!r}")
+        return Expire(account, int(number))
     kind = _COMMANDS.get(verb)
     if kind is None or bool(book) != (kind in _WITH_BOOK):
         raise JournalError(f"unknown operator command {text!r}")

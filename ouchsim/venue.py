@@ -26,7 +26,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from ouchsim.config import Settings
-from ouchsim.engine import Close, Command, Event, Halt, MatchingEngine, Open, Roll
+from ouchsim.engine import Close, Command, Event, Expire, Halt, MatchingEngine, Open, Roll
 from ouchsim.gateway import ADAPTERS, ENGINE_STYLE
 from ouchsim.journal import Header, JournalError, JournalReader, JournalWriter, journal_path, sessions_of
 from ouchsim.ouch import CodecError, UnsupportedMessage, get_dialect
@@ -115,6 +115,20 @@ class Venue(service.Service):
             self._publish,
         )
         self.engine.recorder = _JournalBarrier(self)
+        self.gateway.expiry = self._schedule_expiry
+
+    def _schedule_expiry(self, account: str, order_number: int, timestamp: int, seconds: float) -> None:
+        """Expire a timed order `seconds` after the input that placed it (timestamp: ns past the
+        exchange's midnight); at once if that moment has passed, as after a journal replay."""
+        elapsed = (self.time.now() - timestamp) / 1e9
+        self.clock.callLater(max(seconds - elapsed, 0.0), self._expire, self.engine, self.engine.day,
+                             account, order_number)
+
+    def _expire(self, engine: MatchingEngine, day: int, account: str, order_number: int) -> None:
+        """The timer of a timed order: journaled and applied like an operator command, if the
+        order is still live on the same engine and trading day (numbers restart after a roll)."""
+        if engine is self.engine and engine.day == day and engine.order(order_number) is not None:
+            self.operate(Expire(account, order_number))
 
     def _build_engine(self, settings: Settings) -> MatchingEngine:
         dialect = self.dialect

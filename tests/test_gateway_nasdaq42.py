@@ -153,3 +153,46 @@ class CancelModifyReplaceTests(NasdaqTestCase):
         h.send("TRADE1", enter("A1"))
         h.venue.application.connection_lost("TRADE1", 0)
         self.assertEqual(h.replies("TRADE1"), [])
+
+
+class TimeInForceTests(NasdaqTestCase):
+    """TIF 1..99997 is a lifetime in seconds: the order is then canceled `T`."""
+
+    def test_timed_order_expires(self) -> None:
+        self.h.send("TRADE1", enter("T5", tif=5))
+        self.h.clock.advance(4.9)
+        self.assertEqual(self.h.replies("TRADE1"), [])
+        self.h.clock.advance(0.1)
+        (canceled,) = self.h.replies("TRADE1")
+        self.assertEqual((canceled.message_type, canceled.order_token, canceled.decrement_shares, canceled.reason),
+                         ("C", "T5", 100, "T"))
+        self.assertAlmostEqual(canceled.timestamp, (19 * 3600 + 5) * 10**9, delta=10**6)
+
+    def test_expiry_cancels_what_is_left_and_ignores_dead_orders(self) -> None:
+        self.h.send("TRADE1", enter("T5", shares=300, tif=5))
+        self.h.send("TRADE2", enter("S1", side="S", shares=100))
+        self.h.replies("TRADE1")
+        self.h.send("TRADE2", enter("T2", tif=2))
+        self.h.send("TRADE2", nasdaq42.CancelOrder("T2", 0))
+        self.h.replies("TRADE2")
+        self.h.clock.advance(5)
+        self.assertEqual([(m.order_token, m.decrement_shares, m.reason) for m in self.h.replies("TRADE1")],
+                         [("T5", 200, "T")])
+        self.assertEqual(self.h.replies("TRADE2"), [])
+
+    def test_session_long_and_immediate_orders_do_not_expire(self) -> None:
+        self.h.send("TRADE1", enter("D8", tif=99998))
+        self.h.send("TRADE1", enter("D9", tif=99999))
+        self.h.replies("TRADE1")
+        self.h.clock.advance(200_000)
+        self.assertEqual(self.h.replies("TRADE1"), [])
+
+    def test_replace_starts_a_new_lifetime(self) -> None:
+        self.h.send("TRADE1", enter("A1", tif=5))
+        self.h.clock.advance(4)
+        self.h.send("TRADE1", replace("A1", "A2", tif=10))
+        self.h.clock.advance(2)  # A1's timer fires: A1 is no longer live
+        self.assertEqual(self.h.replies("TRADE1")[1:], [])
+        self.h.clock.advance(8.1)
+        (canceled,) = self.h.replies("TRADE1")
+        self.assertEqual((canceled.order_token, canceled.reason), ("A2", "T"))

@@ -274,3 +274,27 @@ class NasdaqRecoveryTests(RecoveryTestCase):
             self.send("TRADE2", self.enter("S2", "S", 1490000, 500), venue, now)
             self.clock.advance(0)
         self.assertSameState(self.venue, recovered)
+
+
+class ExpiryRecoveryTests(RecoveryTestCase):
+    dialect = "nasdaq42"
+
+    def test_expiry_is_journaled_and_timers_resume_after_a_restart(self) -> None:
+        from ouchsim.ouch import nasdaq42 as n
+
+        def timed(token: str, tif: int) -> Any:
+            return n.EnterOrder(token, "B", 100, "AAPL", 1_500_000, tif, "", "Y", "A", "N", 0, "N", "R")
+
+        self.send("TRADE1", timed("E2", 2))
+        self.send("TRADE1", timed("E60", 60))
+        self.clock.advance(3)  # E2 expires, journaled as an input
+        self.assertEqual(self.venue.streams.messages("TRADE1")[-1][:1], b"C")
+        again = self.start()  # a crash 3 s in: the replay holds E2's expiry, E60 still has 57 s to live
+        self.assertSameState(self.venue, again)
+        before = again.streams.last_sequence("TRADE1")
+        self.clock.advance(56)
+        self.assertEqual(again.streams.last_sequence("TRADE1"), before)
+        self.clock.advance(1.1)
+        (payload,) = again.streams.messages("TRADE1", before + 1)
+        canceled = again.dialect.decode_outbound(payload)
+        self.assertEqual((canceled.order_token, canceled.reason), ("E60", "T"))

@@ -93,6 +93,18 @@ class CancelAll:
 
 
 @dataclass(slots=True, frozen=True)
+class Expire:
+    """An order's time in force ran out (NASDAQ TIF 1..99997 seconds): cancel what is open of it.
+
+    Issued by the venue's clock, journaled like an operator command; an order that is no longer
+    live (filled, canceled, replaced) or not ``account``'s is left alone.
+    """
+
+    account: str
+    order_number: int
+
+
+@dataclass(slots=True, frozen=True)
 class Open:
     """Start of day: the market opens (System Event start)."""
 
@@ -121,4 +133,4 @@ class Roll:
     """Roll to a new trading day (closing first if open): books and numbers start afresh."""
 
 
-Command = Enter | Replace | Cancel | Modify | CancelAll | Open | Close | Halt | Resume | Roll
+Command = Enter | Replace | Cancel | Modify | CancelAll | Expire | Open | Close | Halt | Resume | Roll

@@ -25,6 +25,7 @@ from ouchsim.engine.commands import (
     Close,
     Command,
     Enter,
+    Expire,
     Halt,
     Modify,
     Open,
@@ -120,6 +121,7 @@ class MatchingEngine:
             Cancel: self._cancel,
             Modify: self._modify,
             CancelAll: self._cancel_all,
+            Expire: self._expire,
             Open: self._open_market,
             Close: self._close_market,
             Halt: self._halt,
@@ -354,6 +356,14 @@ class MatchingEngine:
             [number for number, record in enumerate(self._records) if record and record[ACCOUNT] == account],
             command.reason,
         )
+
+    def _expire(self, command: Expire) -> list[Event]:
+        number = command.order_number
+        records = self._records
+        record = records[number] if 0 < number < len(records) else None
+        if record is None or record[ACCOUNT] != command.account:
+            return []
+        return self._cancel_every((number,), CancelReason.EXPIRED)
 
     # -- market control ------------------------------------------------------------------------
 

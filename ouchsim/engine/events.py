@@ -52,6 +52,7 @@ class CancelReason(StrEnum):
     INVALID_PRICE = "invalid_price"
     INVALID_MINIMUM = "invalid_minimum"
     SUPERVISORY = "supervisory"
+    EXPIRED = "expired"
 
 
 class MarketState(StrEnum):

@@ -97,6 +97,9 @@ class Gateway:
         self.accounts = {account.name: account for account in accounts}
         self.timestamp = timestamp
         self.outbox = outbox
+        #: Called as expiry(account, order_number, timestamp, seconds) for each order that rests
+        #: with a timed TIF; the venue schedules the Expire (none here: no clock in the gateway).
+        self.expiry: Callable[[str, int, int, float], object] | None = None
         self.states: dict[str, AccountState] = {}
         self.records: dict[int, OrderRecord] = {}
         self.adapter = adapter_factory(self)
@@ -177,6 +180,8 @@ class Gateway:
         if event.state == "L":
             self.records[event.order_number] = record
             state.live[context.token] = event.order_number
+            if self.expiry is not None:
+                self._schedule_expiry(event.order_number, record)
 
     def _rejected(self, event: Rejected) -> None:
         context = self._context
@@ -195,6 +200,13 @@ class Gateway:
         if event.state == "L" and event.open_quantity > 0:
             self.records[event.order_number] = record
             state.live[context.token] = event.order_number
+            if self.expiry is not None:
+                self._schedule_expiry(event.order_number, record)
+
+    def _schedule_expiry(self, order_number: int, record: OrderRecord) -> None:
+        seconds = self.adapter.lifetime(record)
+        if seconds is not None and self.expiry is not None:
+            self.expiry(record.account, order_number, self.now, seconds)
 
     def _canceled(self, event: Canceled) -> None:
         record = self.records.get(event.order_number)

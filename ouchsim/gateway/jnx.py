@@ -43,6 +43,7 @@ CANCEL_CODES = {
     CancelReason.INVALID_PRICE: jnx.CancelReason.INVALID_PRICE,
     CancelReason.INVALID_MINIMUM: jnx.CancelReason.INVALID_MINIMUM_QUANTITY,
     CancelReason.SUPERVISORY: jnx.CancelReason.SUPERVISORY,
+    CancelReason.EXPIRED: jnx.CancelReason.OTHER,  # not reached: JNX has no timed TIF
 }
 
 SELL_SIDES = frozenset("STE")
@@ -119,6 +120,10 @@ class JnxAdapter:
 
     def cancels_on_disconnect(self, account: Account) -> bool:
         return True
+
+    def lifetime(self, record: OrderRecord) -> float | None:
+        """Seconds a resting order lives: JNX orders are immediate or day orders, no timer."""
+        return None
 
     def token_used(self, state: AccountState, token: int) -> None:
         if token > state.watermark:

@@ -6,7 +6,7 @@ token, and a replacement token may not repeat any token used today. Replace with
 invalid details cancels the order (`U`). Cancel carries the intended open size;
 Modify the total liable quantity and, among sell types only, a new side. A blank firm
 is the account's default firm. Cancel on disconnect only for accounts configured for
-it, with reason `Z`. TIF 1..99997 is served as a day order (no timed expiry yet).
+it, with reason `Z`. TIF 1..99997 seconds: the venue expires the order (Canceled `T`).
 """
 
 from __future__ import annotations
@@ -46,7 +46,11 @@ CANCEL_CODES = {
     CancelReason.INVALID_PRICE: nasdaq42.CancelReason.USER,
     CancelReason.INVALID_MINIMUM: nasdaq42.CancelReason.USER,
     CancelReason.SUPERVISORY: nasdaq42.CancelReason.SUPERVISORY,
+    CancelReason.EXPIRED: nasdaq42.CancelReason.TIMEOUT,
 }
+
+#: Times in force counted in seconds; 0 is immediate, 99998 and 99999 the whole session.
+TIMED = range(1, nasdaq42.TimeInForce.MARKET_HOURS)
 
 SELL_SIDES = frozenset("STE")
 ECHOED_CAPACITIES = frozenset("APR")
@@ -140,6 +144,11 @@ class Nasdaq42Adapter:
 
     def cancels_on_disconnect(self, account: Account) -> bool:
         return account.cancel_on_disconnect
+
+    def lifetime(self, record: OrderRecord) -> float | None:
+        """Seconds a resting order lives (TIF 1..99997), counted from its Enter or Replace."""
+        tif = record.terms.time_in_force
+        return float(tif) if tif in TIMED else None
 
     def token_used(self, state: AccountState, token: str) -> None:
         state.used.add(token)

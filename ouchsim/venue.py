@@ -115,7 +115,8 @@ class Venue(service.Service):
             self._publish,
         )
         self.engine.recorder = _JournalBarrier(self)
-        self.gateway.expiry = self._schedule_expiry
+        if self.gateway.adapter.timed_orders:
+            self.gateway.expiry = self._schedule_expiry
 
     def _schedule_expiry(self, account: str, order_number: int, timestamp: int, seconds: float) -> None:
         """Expire a timed order `seconds` after the input that placed it (timestamp: ns past the

@@ -121,8 +121,10 @@ class JnxAdapter:
     def cancels_on_disconnect(self, account: Account) -> bool:
         return True
 
+    #: JNX orders are immediate or day orders: no order needs a timer.
+    timed_orders = False
+
     def lifetime(self, record: OrderRecord) -> float | None:
-        """Seconds a resting order lives: JNX orders are immediate or day orders, no timer."""
         return None
 
     def token_used(self, state: AccountState, token: int) -> None:

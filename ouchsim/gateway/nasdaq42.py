@@ -145,6 +145,9 @@ class Nasdaq42Adapter:
     def cancels_on_disconnect(self, account: Account) -> bool:
         return account.cancel_on_disconnect
 
+    #: TIF 1..99997 orders expire: the venue needs to hear of them (`Gateway.expiry`).
+    timed_orders = True
+
     def lifetime(self, record: OrderRecord) -> float | None:
         """Seconds a resting order lives (TIF 1..99997), counted from its Enter or Replace."""
         tif = record.terms.time_in_force

@@ -6,9 +6,10 @@ import json
 import subprocess
 import sys
 import tempfile
-import unittest
 from array import array
 from pathlib import Path
+
+from twisted.trial import unittest
 
 from ouchsim.bench import bench_config, wire
 from ouchsim.bench.server import top_by_own_time
@@ -98,3 +99,12 @@ class SmokeRunTests(unittest.TestCase):
         result = self.run_bench("--sessions", "2", "--rate", "2000", "--messages", "1000", "--dialect", "nasdaq42")
         self.assertEqual((result["mode"], result["acknowledged"]), ("rate", 1000))
         self.assertEqual((result["lost"], result["sequence_gaps"], result["errors"]), (0, 0, 0))
+
+
+class UnreachableServerTests(unittest.TestCase):
+    def test_connection_refused_is_one_line(self) -> None:
+        result = subprocess.run([sys.executable, "-m", "ouchsim.bench.wire", "--port", "1", "--messages", "10",
+                                 "--no-progress"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 3)
+        self.assertEqual(result.stderr.strip().splitlines(),
+                         ["ouchsim bench wire: cannot reach 127.0.0.1:1: Connection refused"])

@@ -29,7 +29,7 @@ from typing import IO, Any
 
 from ouchsim.bench.bench_config import JOURNAL_MODES, account_name, account_password
 from ouchsim.bench.loadgen import LoadGenerator, Outcome, Plan
-from ouchsim.bench.server import BenchServer, top_by_own_time
+from ouchsim.bench.server import BenchServer, ServerError, top_by_own_time
 from ouchsim.bench.session import KIND_NAMES
 from ouchsim.config import DIALECTS
 
@@ -201,7 +201,19 @@ def first_token(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; a server that cannot be started or reached is one line, exit status 3."""
     args = parse_args(argv)
+    try:
+        return _run(args)
+    except ServerError as error:
+        print(f"ouchsim bench wire: {error}", file=sys.stderr)
+    except OSError as error:
+        where = f"{args.host}:{args.port}" if args.port else "the benchmark server"
+        print(f"ouchsim bench wire: cannot reach {where}: {error.strerror or error}", file=sys.stderr)
+    return 3
+
+
+def _run(args: argparse.Namespace) -> int:
     server = None
     if not args.port:
         server = BenchServer(

@@ -22,6 +22,7 @@ from pathlib import Path
 from twisted.trial import unittest
 
 from tests.server_process import REPO, ServerProcess
+from tests.test_client_runner import enter
 
 TEST_INPUTS = REPO / "test_inputs"
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seed_inputs"
@@ -153,32 +154,7 @@ class BehaviourTests(unittest.TestCase):
 
     def test_failed_expectation_exits_1_with_a_report(self) -> None:
         script = temporary_script(self)
-        script.write_text(
-            json.dumps(
-                {
-                    "actions": [
-                        {
-                            "message_type": "O",
-                            "order_token": 1,
-                            "client_reference": "R",
-                            "buy_sell_indicator": "B",
-                            "quantity": 100,
-                            "orderbook_id": 1,
-                            "group": "DAY",
-                            "price": 500,
-                            "time_in_force": 99999,
-                            "firm_id": 0,
-                            "display": " ",
-                            "capacity": "A",
-                            "minimum_quantity": 0,
-                            "order_classification": "1",
-                            "cash_margin_type": "1",
-                            "expect": [{"message_type": "J", "reason": "X"}],
-                        }
-                    ]
-                }
-            )
-        )
+        script.write_text(json.dumps({"actions": [enter(1, expect=[{"message_type": "J", "reason": "X"}])]}))
         result, _ = run_script(script)
         self.assertEqual(result.returncode, 1, result.stderr)
         self.assertIn(
